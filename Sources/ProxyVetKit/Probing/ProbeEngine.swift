@@ -1,0 +1,132 @@
+import Foundation
+internal import CCurlShim
+
+/// One (route, URL) pair to probe.
+public struct ProbeJob: Sendable {
+    public var route: Route
+    public var url: String
+
+    public init(route: Route, url: String) {
+        self.route = route; self.url = url
+    }
+
+    /// https through an http(s) proxy goes through a CONNECT tunnel; plain http is an absolute-URI request.
+    var usesTunnel: Bool {
+        url.lowercased().hasPrefix("https:") && (route.kind == .http || route.kind == .https)
+    }
+}
+
+/// How hard and how long the engine probes.
+public struct ProbeSettings: Sendable {
+    /// Most probes in flight in total.
+    public var concurrency: Int = 64
+    /// Most probes in flight through one proxy address, because production proxies are shared.
+    public var perProxy: Int = 8
+    /// Whole-probe limit in seconds.
+    public var timeout: Double = 10
+    /// Limit for reaching the proxy (or, for direct, the origin) in seconds.
+    public var connectTimeout: Double = 5
+    /// Trust anchors for targets' certificates instead of the system store.
+    public var caBundle: String?
+    /// Body bytes read before the probe stops on purpose: enough to recognise a block page.
+    public var bodyLimit: Int = 4096
+    public var userAgent: String = "ProxyVet/\(ProxyVetVersion.current)"
+
+    public init() {}
+}
+
+/// Probes many (route, URL) pairs concurrently with one libcurl multi handle and a small event loop.
+///
+/// The loop keeps at most `concurrency` transfers in flight and at most `perProxy` per proxy address,
+/// starting the next waiting probe of a proxy as soon as one of its probes finishes. Each transfer has
+/// libcurl's own timeouts; a watchdog also stops any transfer that outlives `timeout` by a margin, so the
+/// loop always ends.
+public final class ProbeEngine {
+    public let settings: ProbeSettings
+    /// The most probes that were in flight through one proxy address at once, per address (for tests and benchmarks).
+    public private(set) var peakInFlight: [String: Int] = [:]
+
+    public init(settings: ProbeSettings) {
+        self.settings = settings
+    }
+
+    /// Probes every job and returns the evidence in job order. `progress` is called after each finished probe.
+    public func run(_ jobs: [ProbeJob], progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [ProbeEvidence] {
+        var results = [ProbeEvidence?](repeating: nil, count: jobs.count)
+        guard !jobs.isEmpty else { return [] }
+        guard Curl.initialized, let multi = curl_multi_init() else {
+            let failed = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not be initialised", connected: false)
+            return jobs.map { _ in failed }
+        }
+        defer { curl_multi_cleanup(multi) }
+
+        // Waiting probes per proxy address, served round-robin so one slow proxy does not hold up the others.
+        var queues: [String: [Int]] = [:]
+        var proxyOrder: [String] = []
+        for (index, job) in jobs.enumerated() {
+            if queues[job.route.proxyKey] == nil { proxyOrder.append(job.route.proxyKey) }
+            queues[job.route.proxyKey, default: []].append(index)
+        }
+        var queueHeads: [String: Int] = [:]
+        var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
+        var perProxyCount: [String: Int] = [:]
+        var done = 0
+        let perProxy = max(1, settings.perProxy)
+        let concurrency = max(1, settings.concurrency)
+        let watchdog = settings.timeout + max(2, settings.timeout * 0.2)
+
+        func finish(_ transfer: Transfer, code: CURLcode, forcedTimeout: Bool = false) {
+            results[transfer.index] = transfer.evidence(code: code, forcedTimeout: forcedTimeout)
+            curl_multi_remove_handle(multi, transfer.handle)
+            inFlight[transfer.handle] = nil
+            perProxyCount[transfer.job.route.proxyKey, default: 1] -= 1
+            done += 1
+            progress?(done, jobs.count)
+        }
+
+        func startWaiting() {
+            var started = true
+            while started && inFlight.count < concurrency {
+                started = false
+                for key in proxyOrder where inFlight.count < concurrency {
+                    let head = queueHeads[key, default: 0]
+                    guard let queue = queues[key], head < queue.count, perProxyCount[key, default: 0] < perProxy else { continue }
+                    queueHeads[key] = head + 1
+                    let index = queue[head]
+                    guard let transfer = Transfer(index: index, job: jobs[index], settings: settings) else {
+                        results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
+                        done += 1
+                        continue
+                    }
+                    inFlight[transfer.handle] = transfer
+                    perProxyCount[key, default: 0] += 1
+                    peakInFlight[key] = max(peakInFlight[key, default: 0], perProxyCount[key, default: 0])
+                    curl_multi_add_handle(multi, transfer.handle)
+                    started = true
+                }
+            }
+        }
+
+        startWaiting()
+        while !inFlight.isEmpty {
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
+                      let transfer = inFlight[handle] else { continue }
+                finish(transfer, code: message.pointee.data.result)
+            }
+            let now = Date()
+            for transfer in inFlight.values where now.timeIntervalSince(transfer.started) > watchdog {
+                finish(transfer, code: CURLE_OPERATION_TIMEDOUT, forcedTimeout: true)
+            }
+            startWaiting()
+            if !inFlight.isEmpty {
+                var ready: Int32 = 0
+                curl_multi_poll(multi, nil, 0, 100, &ready)
+            }
+        }
+        return results.map { $0 ?? ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "not probed", connected: false) }
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+internal import CCurlShim
+
+/// One probe in flight: owns its libcurl easy handle and collects what the callbacks deliver.
+///
+/// The callbacks are captureless C functions that find the transfer again through the userdata pointer and only
+/// append bytes; when the body limit is reached they return 0, which makes libcurl stop the transfer
+/// (CURLE_WRITE_ERROR), and the transfer remembers that it stopped on purpose.
+final class Transfer {
+    let index: Int
+    let job: ProbeJob
+    let handle: UnsafeMutableRawPointer
+    let started: Date
+    private let bodyLimit: Int
+    private var headLines: [[String]] = []
+    private var body = Data()
+    private(set) var stoppedReading = false
+    /// libcurl's detailed message for the failure (CURLOPT_ERRORBUFFER), owned by this transfer.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init?(index: Int, job: ProbeJob, settings: ProbeSettings) {
+        guard Curl.initialized, let handle = curl_easy_init() else { return nil }
+        self.index = index
+        self.job = job
+        self.handle = handle
+        self.started = Date()
+        self.bodyLimit = settings.bodyLimit
+        configure(settings)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) {
+        _ = CCurlShim_easy_setopt_long(handle, option, value)
+    }
+
+    private func set(_ option: CURLoption, _ value: String) {
+        _ = CCurlShim_easy_setopt_string(handle, option, value)
+    }
+
+    private func configure(_ settings: ProbeSettings) {
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        set(CURLOPT_URL, job.url)
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_USERAGENT, settings.userAgent)
+        set(CURLOPT_TIMEOUT_MS, Int(settings.timeout * 1000))
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
+        // An empty proxy string turns proxies off, including any from the environment (direct route).
+        set(CURLOPT_PROXY, job.route.proxyURL ?? "")
+        if let credentials = job.route.credentials {
+            set(CURLOPT_PROXYUSERNAME, credentials.username)
+            set(CURLOPT_PROXYPASSWORD, credentials.password)
+            // CURLAUTH_ANY makes libcurl ask first and answer the challenge, so the 407 is observed and recorded.
+            set(CURLOPT_PROXYAUTH, Int(bitPattern: UInt(CCurlShim_auth_any())))
+        }
+        if let ca = job.route.caBundle { set(CURLOPT_PROXY_CAINFO, ca) }
+        if let ca = settings.caBundle { set(CURLOPT_CAINFO, ca) }
+        // The target's certificate is judged by the classifier from OpenSSL's verify result and the collected chain,
+        // so the handshake must complete even when verification fails: that is how an inspecting proxy's CA is named.
+        set(CURLOPT_SSL_VERIFYPEER, 0)
+        set(CURLOPT_SSL_VERIFYHOST, 0)
+        set(CURLOPT_CERTINFO, 1)
+        set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        set(CURLOPT_FOLLOWLOCATION, 0)
+        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, Transfer.headerCallback)
+        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
+        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, Transfer.bodyCallback)
+        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata)
+    }
+
+    /// Most header lines kept per probe; a proxy that sends endless headers cannot grow memory without bound.
+    static let headerLineLimit = 200
+
+    private static let headerCallback: CCurlShimWriteCallback = { data, size, count, userdata in
+        let length = size * count
+        guard let data, let userdata else { return length }
+        let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+        let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+            .trimmingCharacters(in: .newlines)
+        transfer.appendHeader(line)
+        return length
+    }
+
+    private static let bodyCallback: CCurlShimWriteCallback = { data, size, count, userdata in
+        let length = size * count
+        guard let data, let userdata else { return length }
+        let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+        return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    }
+
+    private func appendHeader(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            headLines.append([line])
+        } else if !line.isEmpty, !headLines.isEmpty, headLines[headLines.count - 1].count < Self.headerLineLimit {
+            headLines[headLines.count - 1].append(line)
+        }
+    }
+
+    /// Returns false to stop the transfer once enough of the body has been read.
+    private func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let room = bodyLimit - body.count
+        if room > 0 { body.append(contentsOf: bytes.prefix(room)) }
+        if body.count >= bodyLimit {
+            stoppedReading = true
+            return false
+        }
+        return true
+    }
+
+    // MARK: Reading the result
+
+    private func long(_ info: CURLINFO) -> Int {
+        var value = 0
+        _ = CCurlShim_easy_getinfo_long(handle, info, &value)
+        return value
+    }
+
+    private func seconds(_ info: CURLINFO) -> Double {
+        var value: curl_off_t = 0
+        _ = CCurlShim_easy_getinfo_off_t(handle, info, &value)
+        return Double(value) / 1_000_000
+    }
+
+    /// The evidence of a finished transfer; `code` is libcurl's result for it.
+    func evidence(code: CURLcode, forcedTimeout: Bool = false) -> ProbeEvidence {
+        let heads = headLines.compactMap(ResponseHead.init(lines:)).filter { !(100..<200).contains($0.status) }
+        var connectHeads: [ResponseHead] = []
+        var responseHeads = heads
+        if job.usesTunnel {
+            // libcurl delivers the proxy's CONNECT answers first; everything after the first 2xx came through the tunnel.
+            if let established = heads.firstIndex(where: { (200..<300).contains($0.status) }) {
+                connectHeads = Array(heads[...established])
+                responseHeads = Array(heads[heads.index(after: established)...])
+            } else {
+                connectHeads = heads
+                responseHeads = []
+            }
+        }
+        var curlCode = Int(code.rawValue)
+        let detail = String(cString: errorBuffer)
+        var message = detail.isEmpty ? Curl.message(for: code) : detail
+        if code == CURLE_WRITE_ERROR && stoppedReading {
+            curlCode = 0
+            message = "stopped after the first \(body.count) bytes of the body (enough to judge)"
+        }
+        if forcedTimeout {
+            curlCode = Int(CURLE_OPERATION_TIMEDOUT.rawValue)
+            message = "the probe outlived its timeout and was stopped"
+        }
+        let connectTime = seconds(CURLINFO_CONNECT_TIME_T)
+        let tlsTime = seconds(CURLINFO_APPCONNECT_TIME_T)
+        let certificate = certificateChain()
+        let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil)
+        return ProbeEvidence(
+            curlCode: curlCode, curlMessage: message,
+            connectStatus: long(CURLINFO_HTTP_CONNECTCODE), httpStatus: long(CURLINFO_RESPONSE_CODE),
+            connectResponses: connectHeads, responses: responseHeads,
+            bodySnippet: String(decoding: body, as: UTF8.self),
+            verifyResult: sawTargetTLS ? long(CURLINFO_SSL_VERIFYRESULT) : nil,
+            certificate: certificate,
+            connected: connectTime > 0 || !heads.isEmpty,
+            timings: ProbeTimings(connect: connectTime, tls: tlsTime, firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
+                                  total: forcedTimeout ? Date().timeIntervalSince(started) : seconds(CURLINFO_TOTAL_TIME_T)),
+            sentCredentials: job.route.credentials != nil)
+    }
+
+    /// The presented chain from CURLINFO_CERTINFO: leaf first.
+    private func certificateChain() -> CertificateEvidence? {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard CCurlShim_easy_getinfo_certinfo(handle, CURLINFO_CERTINFO, &info) == CURLE_OK, let info,
+              info.pointee.num_of_certs > 0, let lists = info.pointee.certinfo else { return nil }
+        var certs: [[String: String]] = []
+        for index in 0..<Int(info.pointee.num_of_certs) {
+            var fields: [String: String] = [:]
+            var item = lists[index]
+            while let node = item {
+                if let data = node.pointee.data {
+                    let text = String(cString: data)
+                    if let colon = text.firstIndex(of: ":") {
+                        fields[String(text[..<colon])] = String(text[text.index(after: colon)...])
+                    }
+                }
+                item = node.pointee.next
+            }
+            certs.append(fields)
+        }
+        guard let leaf = certs.first else { return nil }
+        let names = (leaf["X509v3 Subject Alternative Name"] ?? "")
+            .split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("DNS:") }
+            .map { String($0.dropFirst(4)) }
+        return CertificateEvidence(subject: leaf["Subject"] ?? "", issuer: leaf["Issuer"] ?? "",
+                                   notBefore: leaf["Start date"], notAfter: leaf["Expire date"],
+                                   subjectAltNames: names, chainIssuers: certs.compactMap { $0["Issuer"] })
+    }
+}
+
+extension ResponseHead {
+    /// Parses a status line and its header lines; nil when the status line is not HTTP.
+    init?(lines: [String]) {
+        guard let statusLine = lines.first else { return nil }
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
+        self.status = status
+        self.statusLine = statusLine
+        self.headers = lines.dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return Header(name: line[..<colon].lowercased(),
+                          value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+internal import Mustache
+
+/// One self-contained HTML file (inline CSS, no external assets) for a ticket: verdict first, per-route tables,
+/// evidence on demand. Every value goes through Mustache's `{{ }}`, which escapes HTML, so nothing a proxy,
+/// origin or list supplied can become markup.
+public enum HTMLReport {
+    public static func render(_ report: CheckReport) throws -> String {
+        let template = try MustacheTemplate(string: Self.template)
+        return template.render(context(report))
+    }
+
+    static func context(_ report: CheckReport) -> [String: Any] {
+        let routes: [[String: Any]] = report.summary.routes.map { summary in
+            let info = report.routes.first { $0.name == summary.route }
+            let results = report.results.filter { $0.route == summary.route }
+            let sorted = results.sorted { lhs, rhs in
+                (lhs.failsRequirement ? 0 : 1, lhs.verdict, lhs.url) < (rhs.failsRequirement ? 0 : 1, rhs.verdict, rhs.url)
+            }
+            return [
+                "name": summary.route,
+                "proxy": info?.proxy ?? "direct (no proxy)",
+                "credentials": info?.credentialSource.map { "with credentials from \($0)" } ?? "",
+                "failing": summary.failingRequired,
+                "counts": Verdict.allCases.compactMap { verdict -> [String: Any]? in
+                    guard let count = summary.verdicts[verdict.rawValue] else { return nil }
+                    return ["verdict": verdict.rawValue, "count": count, "good": verdict == .allowed]
+                },
+                "results": sorted.map(row),
+            ]
+        }
+        return [
+            "ready": report.ready,
+            "headline": report.ready ? "Ready" : "Not ready",
+            "generatedAt": report.generatedAt,
+            "duration": String(format: "%.1f", report.durationSeconds),
+            "tool": "\(report.tool.name) \(report.tool.version)",
+            "libcurl": "libcurl \(report.tool.libcurl), \(report.tool.tls)",
+            "targets": report.summary.targets,
+            "probes": report.summary.probes,
+            "failingRequired": report.summary.failingRequired,
+            "policyViolations": report.summary.policyViolations,
+            "lists": report.lists.map { list in
+                ["name": list.name, "file": list.file, "date": list.source?.date ?? "", "url": list.source?.url ?? "",
+                 "hash": String(list.contentHash.prefix(16)), "endpoints": list.endpoints] as [String: Any]
+            },
+            "skipped": report.skipped.map { ["entry": $0.entry, "service": $0.service, "reason": $0.reason] },
+            "hasSkipped": !report.skipped.isEmpty,
+            "routes": routes,
+            "legend": Verdict.allCases.map { ["verdict": $0.rawValue, "meaning": $0.meaning] },
+        ]
+    }
+
+    static func row(_ result: ProbeResult) -> [String: Any] {
+        let evidence = result.evidence
+        var facts: [[String: String]] = [["name": "libcurl", "value": "\(evidence.curlCode): \(evidence.curlMessage)"]]
+        for response in evidence.responses {
+            let headers = response.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            facts.append(["name": response.phase == "connect" ? "CONNECT answer" : "response",
+                          "value": response.statusLine + (headers.isEmpty ? "" : " — " + headers)])
+        }
+        if let certificate = evidence.certificate {
+            facts.append(["name": "certificate", "value": "subject \(certificate.subject); issuer \(certificate.issuer); expires \(certificate.notAfter ?? "?")"])
+        }
+        if let verify = evidence.verifyResult { facts.append(["name": "TLS verify result", "value": String(verify)]) }
+        if let page = evidence.proxyPage { facts.append(["name": "proxy page", "value": page]) }
+        facts.append(["name": "timings", "value": String(format: "connect %.3f s, TLS %.3f s, first byte %.3f s, total %.3f s",
+                                                          result.timings.connect, result.timings.tls, result.timings.firstByte, result.timings.total)])
+        facts.append(["name": "required by", "value": result.requiredBy.map { "\($0.list) / \($0.service) (\($0.entry))" }.joined(separator: "; ")])
+        return [
+            "url": result.url,
+            "verdict": result.verdict.rawValue,
+            "good": result.verdict == .allowed && result.policyViolations.isEmpty,
+            "required": result.required ? "required" : "optional",
+            "policy": result.policy.map(\.rawValue).joined(separator: ", "),
+            "violations": result.policyViolations.map(\.rawValue).joined(separator: ", "),
+            "policyProbe": result.policyProbe,
+            "services": result.services.joined(separator: ", "),
+            "reason": result.reason,
+            "facts": facts,
+        ]
+    }
+
+    static let template = """
+    <!DOCTYPE html>
+    <html lang="en"><head><meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>ProxyVet report: {{headline}}</title>
+    <style>
+    body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+    main{max-width:1200px;margin:0 auto;padding:24px}
+    .banner{border-radius:8px;padding:18px 22px;color:#fff;margin-bottom:18px}
+    .banner.ready{background:#1f7a3f}.banner.notready{background:#b3261e}
+    .banner h1{margin:0 0 6px;font-size:26px}.banner p{margin:0}
+    section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 18px;margin-bottom:16px}
+    h2{font-size:18px;margin:0 0 8px}
+    table{border-collapse:collapse;width:100%}
+    th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef1;vertical-align:top}
+    th{background:#f0f2f5;font-weight:600}
+    .v{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;padding:1px 6px;border-radius:4px;background:#fde7e5;color:#8c1d18;white-space:nowrap}
+    .v.good{background:#e3f4e8;color:#175c2f}
+    .chips span{display:inline-block;margin:0 6px 4px 0}
+    .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+    .muted{color:#5c6573}.viol{color:#8c1d18;font-weight:600}
+    details summary{cursor:pointer;color:#2d5bd3}
+    dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0 0}
+    dt{color:#5c6573}dd{margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+    </style></head><body><main>
+    <div class="banner {{#ready}}ready{{/ready}}{{^ready}}notready{{/ready}}">
+    <h1>{{headline}}</h1>
+    <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
+    </div>
+    <section><h2>Lists probed</h2><table><tr><th>List</th><th>File</th><th>Source date</th><th>Endpoints</th><th>SHA-256</th></tr>
+    {{#lists}}<tr><td>{{name}}</td><td class="url">{{file}}</td><td>{{date}}</td><td>{{endpoints}}</td><td class="url">{{hash}}…</td></tr>{{/lists}}
+    </table>
+    {{#hasSkipped}}<p class="muted">Skipped entries:</p><ul>{{#skipped}}<li><span class="url">{{entry}}</span> ({{service}}): {{reason}}</li>{{/skipped}}</ul>{{/hasSkipped}}
+    </section>
+    {{#routes}}
+    <section><h2>Route {{name}} <span class="muted">— {{proxy}} {{credentials}}</span></h2>
+    <p class="chips">{{#counts}}<span class="v{{#good}} good{{/good}}">{{verdict}} {{count}}</span>{{/counts}} <span class="muted">{{failing}} required failing</span></p>
+    <table><tr><th>Verdict</th><th>URL</th><th>Services</th><th>Why</th></tr>
+    {{#results}}<tr><td><span class="v{{#good}} good{{/good}}">{{verdict}}</span></td>
+    <td class="url">{{url}}<br><span class="muted">{{required}}{{#policyProbe}}, policy probe{{/policyProbe}}</span> <span class="muted">{{policy}}</span> <span class="viol">{{violations}}</span></td>
+    <td>{{services}}</td>
+    <td>{{reason}}<details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details></td></tr>
+    {{/results}}</table></section>
+    {{/routes}}
+    <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{meaning}}</td></tr>{{/legend}}</table></section>
+    </main></body></html>
+
+    """
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// The report formats `--format` accepts.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case json, md, html
+
+    public var fileName: String {
+        switch self {
+        case .json: return "proxyvet-report.json"
+        case .md: return "proxyvet-report.md"
+        case .html: return "proxyvet-report.html"
+        }
+    }
+
+    public func render(_ report: CheckReport) throws -> Data {
+        switch self {
+        case .json: return try JSONReport.render(report)
+        case .md: return Data(MarkdownReport.render(report).utf8)
+        case .html: return Data(try HTMLReport.render(report).utf8)
+        }
+    }
+}
+
+/// Writes reports atomically: a temporary file in the same folder, then a rename over the old report,
+/// so an interrupted run never leaves half a report where the last good one was.
+public enum ReportWriter {
+    public static func write(_ report: CheckReport, formats: [ReportFormat], to directory: String) throws -> [String] {
+        let folder = URL(fileURLWithPath: directory, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: directory, "cannot create the output folder: \((error as NSError).localizedDescription)")
+        }
+        var written: [String] = []
+        for format in formats {
+            let target = folder.appendingPathComponent(format.fileName)
+            try writeAtomically(try format.render(report), to: target)
+            written.append(target.path)
+        }
+        return written
+    }
+
+    public static func writeAtomically(_ data: Data, to target: URL) throws {
+        let temporary = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        do {
+            try data.write(to: temporary)
+            if rename(temporary.path, target.path) != 0 {
+                throw InputError(file: target.path, "cannot replace the report: \(String(cString: strerror(errno)))")
+            }
+        } catch let error as InputError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw InputError(file: target.path, "cannot write the report: \((error as NSError).localizedDescription)")
+        }
+    }
+}
+
+/// The JSON report: sorted keys and stable order, so two runs diff cleanly.
+public enum JSONReport {
+    public static func render(_ report: CheckReport) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(report)
+        data.append(0x0A)
+        return data
+    }
+
+    public static func decode(_ data: Data) throws -> CheckReport {
+        try JSONDecoder().decode(CheckReport.self, from: data)
+    }
+}

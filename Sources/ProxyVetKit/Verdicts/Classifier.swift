@@ -1,0 +1,262 @@
+import Foundation
+
+/// A verdict with the reason a person reads and the facts it rests on.
+public struct Classification: Codable, Sendable, Equatable {
+    public var verdict: Verdict
+    /// One sentence: what happened and why ProxyVet says so.
+    public var reason: String
+    /// The proxy's error tag when it sent one (`ERR_ACCESS_DENIED`).
+    public var proxyError: String?
+    /// Authentication schemes the proxy offered in Proxy-Authenticate.
+    public var authSchemes: [String]
+    /// The proxy asked for authentication during the probe (even if the credentials then worked).
+    public var authChallenged: Bool
+    /// The target's TLS was terminated by someone other than the origin.
+    public var intercepted: Bool
+    /// The issuer of the certificate the client saw.
+    public var issuer: String?
+    /// A synthesized wildcard name whose failure to resolve still shows the proxy let it through.
+    public var allowedByPolicyOnly: Bool
+}
+
+/// What the classifier needs to know about the target and route besides the evidence.
+public struct ProbeContext: Sendable {
+    public var scheme: String
+    public var host: String
+    public var port: Int
+    public var viaProxy: Bool
+    public var proxyIsHTTPS: Bool
+    public var policyProbe: Bool
+
+    public init(scheme: String, host: String, port: Int, viaProxy: Bool, proxyIsHTTPS: Bool = false, policyProbe: Bool = false) {
+        self.scheme = scheme; self.host = host; self.port = port; self.viaProxy = viaProxy
+        self.proxyIsHTTPS = proxyIsHTTPS; self.policyProbe = policyProbe
+    }
+}
+
+/// Turns the evidence of one probe into a verdict. A pure function, so every rule is tested by a table.
+public enum Classifier {
+    // libcurl result codes (curl/curl.h), named here so the rules read as the man page does.
+    static let couldntResolveProxy = 5, couldntResolveHost = 6, couldntConnect = 7, weirdServerReply = 8
+    static let timedOut = 28, sslConnectError = 35, gotNothing = 52, sendError = 55, recvError = 56
+    static let proxyHandshake = 97, unsupportedProtocol = 1, http2Error = 16
+
+    // OpenSSL X509 verify results that mean "this chain does not lead to a CA I trust".
+    static let untrustedIssuer: Set<Int> = [2, 18, 19, 20, 21, 27]
+    static let verifyNames: [Int: String] = [
+        2: "unable to get issuer certificate", 9: "certificate is not yet valid", 10: "certificate has expired",
+        18: "self-signed certificate", 19: "self-signed certificate in chain", 20: "unable to get local issuer certificate",
+        21: "unable to verify the first certificate", 27: "certificate not trusted", 62: "host name mismatch",
+    ]
+
+    public static func classify(_ evidence: ProbeEvidence, context: ProbeContext) -> Classification {
+        var result = decide(evidence, context: context)
+        if context.policyProbe, result.verdict == .dnsFailure || result.verdict == .upstreamUnreachable {
+            result.allowedByPolicyOnly = true
+            result.reason = "allowed by policy: the proxy passed the synthesized name on (\(result.reason)); the name need not exist"
+            result.verdict = .allowed
+        }
+        return result
+    }
+
+    private static func decide(_ e: ProbeEvidence, context: ProbeContext) -> Classification {
+        let allHeads = e.connectResponses + e.responses
+        let challenges = allHeads.filter { $0.status == 407 }
+        var base = Classification(
+            verdict: .allowed, reason: "", proxyError: allHeads.compactMap(squidError).last,
+            authSchemes: Array(Set(challenges.flatMap { $0.values("proxy-authenticate") }.compactMap(scheme))).sorted(),
+            authChallenged: !challenges.isEmpty, intercepted: false,
+            issuer: e.certificate.map { commonName($0.issuer) }, allowedByPolicyOnly: false)
+        func verdict(_ verdict: Verdict, _ reason: String) -> Classification {
+            var result = base
+            result.verdict = verdict
+            result.reason = reason
+            return result
+        }
+
+        // 1. The proxy's answer to CONNECT, when it refused the tunnel.
+        if let connect = e.connectResponse, !(200..<300).contains(connect.status) {
+            return judgeProxyResponse(connect, evidence: e, context: context, phase: "CONNECT", make: verdict)
+                ?? verdict(.blocked, "the proxy refused CONNECT with \(connect.statusLine)")
+        }
+
+        // 2. Failures before any answer.
+        let tunnelUp = e.connectResponse.map { (200..<300).contains($0.status) } ?? false
+        if allHeads.isEmpty && !tunnelUp {
+            switch e.curlCode {
+            case couldntResolveProxy:
+                return verdict(.proxyUnreachable, "the proxy's name does not resolve (\(e.curlMessage))")
+            case couldntConnect where context.viaProxy:
+                return verdict(.proxyUnreachable, "nothing accepts connections at the proxy address (\(e.curlMessage))")
+            case couldntConnect:
+                return verdict(.upstreamUnreachable, "the origin refused the connection (\(e.curlMessage))")
+            case couldntResolveHost:
+                return verdict(.dnsFailure, "the name \(context.host) does not resolve (\(e.curlMessage))")
+            case timedOut where !e.connected:
+                return context.viaProxy
+                    ? verdict(.proxyUnreachable, "no connection to the proxy within the connect timeout")
+                    : verdict(.timeout, "no connection to the origin within the connect timeout")
+            case timedOut:
+                return verdict(.timeout, context.viaProxy
+                    ? "the proxy accepted the connection but did not answer within the timeout"
+                    : "the origin accepted the connection but did not answer within the timeout")
+            case sslConnectError where context.proxyIsHTTPS:
+                return verdict(.proxyUnreachable, "TLS with the https proxy failed (\(e.curlMessage))")
+            case proxyHandshake:
+                return verdict(.upstreamUnreachable, "the SOCKS proxy could not open the connection (\(e.curlMessage))")
+            case weirdServerReply, unsupportedProtocol, http2Error:
+                return verdict(.protocolError, "the \(context.viaProxy ? "proxy" : "server") answered with something that is not HTTP (\(e.curlMessage))")
+            case gotNothing, sendError, recvError:
+                return verdict(.dropped, "the \(context.viaProxy ? "proxy" : "server") closed the connection without an answer (\(e.curlMessage))")
+            default:
+                break
+            }
+        }
+
+        // 3. TLS with the target (through the tunnel, or direct).
+        if context.scheme == "https" {
+            if e.curlCode == sslConnectError {
+                let lowered = e.curlMessage.lowercased()
+                let stage = tunnelUp ? "after the proxy opened the tunnel" : "with the origin"
+                if lowered.contains("wrong version number") || lowered.contains("packet length too long") || lowered.contains("unknown protocol") {
+                    return verdict(.protocolError, "the far end \(stage) answered TLS with something that is not TLS")
+                }
+                if lowered.contains("syscall") || lowered.contains("reset") || lowered.contains("eof") || lowered.contains("closed") {
+                    return verdict(.dropped, "the connection was closed during the TLS handshake \(stage) (\(e.curlMessage))")
+                }
+                return verdict(.tlsFailed, "the TLS handshake \(stage) failed (\(e.curlMessage))")
+            }
+            if let certificate = e.certificate, let verify = e.verifyResult {
+                let bumped = e.responses.contains(where: isProxyGenerated)
+                let nameProblem = !certificateCovers(certificate, host: context.host)
+                base.intercepted = untrustedIssuer.contains(verify) || bumped
+                if base.intercepted {
+                    // A proxy that inspects and then refuses: the refusal is what the user must fix first.
+                    if let response = e.responses.last, bumped,
+                       let judged = judgeProxyResponse(response, evidence: e, context: context, phase: "request inside the inspected TLS session", make: verdict) {
+                        return judged
+                    }
+                    if e.curlCode == timedOut {
+                        return verdict(.timeout, "the TLS session is intercepted (certificate issued by \(commonName(certificate.issuer))) and no answer came within the timeout")
+                    }
+                    return verdict(.tlsIntercepted, "the certificate for \(context.host) was issued by \(commonName(certificate.issuer)), not by a trusted CA (\(verifyNames[verify] ?? "verify result \(verify)")): the connection is inspected")
+                }
+                if verify != 0 {
+                    return verdict(.tlsFailed, "the certificate for \(context.host) failed verification: \(verifyNames[verify] ?? "verify result \(verify)")\(certificate.notAfter.map { ", valid until \($0)" } ?? "")")
+                }
+                if nameProblem {
+                    return verdict(.tlsFailed, "the certificate (\(commonName(certificate.subject))) does not name \(context.host)")
+                }
+            }
+        }
+
+        // 4. A response to a plain request, or inside the tunnel.
+        if let response = e.responses.last {
+            if let judged = judgeProxyResponse(response, evidence: e, context: context, phase: context.scheme == "https" ? "request" : "request through the proxy", make: verdict) {
+                return judged
+            }
+        }
+
+        switch e.curlCode {
+        case 0:
+            let status = e.responses.last.map { " (origin answered \($0.status))" } ?? ""
+            return verdict(.allowed, (tunnelUp ? "the proxy opened the tunnel and TLS verified" : "the request went through") + status)
+        case timedOut:
+            return verdict(.timeout, tunnelUp
+                ? "the proxy opened the tunnel but no answer came through it within the timeout"
+                : "no complete answer within the timeout")
+        case gotNothing, sendError, recvError:
+            return verdict(.dropped, tunnelUp
+                ? "the connection was closed after the proxy opened the tunnel (\(e.curlMessage))"
+                : "the connection was closed without an answer (\(e.curlMessage))")
+        case weirdServerReply, unsupportedProtocol, http2Error:
+            return verdict(.protocolError, "the answer is not HTTP (\(e.curlMessage))")
+        default:
+            if !e.responses.isEmpty {
+                return verdict(.allowed, "the request went through; the transfer then ended with: \(e.curlMessage)")
+            }
+            return verdict(.dropped, "the probe ended without an answer: \(e.curlMessage)")
+        }
+    }
+
+    /// Judges a response that a proxy may have generated. Returns nil when it is the origin's answer.
+    private static func judgeProxyResponse(_ head: ResponseHead, evidence e: ProbeEvidence, context: ProbeContext, phase: String,
+                                           make verdict: (Verdict, String) -> Classification) -> Classification? {
+        let fromProxy = phase == "CONNECT" || isProxyGenerated(head) || head.status == 407
+        guard fromProxy else { return nil }
+        let tag = squidError(head).map { " (\($0))" } ?? ""
+        switch head.status {
+        case 407:
+            let offered = head.values("proxy-authenticate")
+            let schemes = offered.isEmpty ? "no Proxy-Authenticate header, so no way to authenticate" : "offers \(offered.compactMap(scheme).joined(separator: ", "))"
+            return e.sentCredentials
+                ? verdict(.authFailed, "the proxy rejected the route's credentials on \(phase): 407, \(schemes)")
+                : verdict(.authRequired, "the proxy demands authentication on \(phase): 407, \(schemes)")
+        case 300..<400:
+            let location = head.value("location").map { " to \($0)" } ?? ""
+            return verdict(.blockPage, "the proxy redirected the \(phase)\(location) instead of passing it on\(tag)")
+        case 200..<300:
+            return verdict(.blockPage, "the proxy served its own page (\(head.statusLine)) instead of the origin's\(tag)")
+        case 500..<600:
+            if indicatesDNSFailure(head, body: e.bodySnippet) {
+                return verdict(.dnsFailure, "the proxy could not resolve \(context.host): \(head.statusLine)\(tag)")
+            }
+            if head.status == 504 || squidError(head)?.contains("TIMEOUT") == true {
+                return verdict(.upstreamUnreachable, "the proxy got no answer from \(context.host): \(head.statusLine)\(tag)")
+            }
+            return verdict(.upstreamUnreachable, "the proxy could not reach \(context.host):\(context.port): \(head.statusLine)\(tag)")
+        default:
+            let portNote = (context.port != 443 && context.port != 80 && phase == "CONNECT")
+                ? "; CONNECT to port \(context.port) is commonly refused by Safe_ports/SSL_ports rules" : ""
+            return verdict(.blocked, "the proxy refused the \(phase) with \(head.statusLine)\(tag)\(portNote)")
+        }
+    }
+
+    /// Squid's `X-Squid-Error: ERR_ACCESS_DENIED 0` → `ERR_ACCESS_DENIED`.
+    static func squidError(_ head: ResponseHead) -> String? {
+        head.value("x-squid-error").flatMap { $0.split(separator: " ").first.map(String.init) }
+    }
+
+    /// Headers that only proxies put on their own replies.
+    static func isProxyGenerated(_ head: ResponseHead) -> Bool {
+        if head.value("x-squid-error") != nil { return true }
+        let server = head.value("server")?.lowercased() ?? ""
+        return ["squid", "tinyproxy", "privoxy", "mitmproxy", "zscaler", "bluecoat"].contains { server.hasPrefix($0) }
+    }
+
+    /// Whether a proxy's error reply says the name did not resolve. Squid 5.7 reports NXDOMAIN as
+    /// `500 ERR_CANNOT_FORWARD` (CONNECT) or `502 ERR_READ_ERROR` (GET), not ERR_DNS_FAIL, so the body is read too.
+    static func indicatesDNSFailure(_ head: ResponseHead, body: String) -> Bool {
+        if squidError(head) == "ERR_DNS_FAIL" { return true }
+        let lowered = body.lowercased()
+        return ["unable to determine ip address", "dns_fail", "name or service not known", "nxdomain", "could not resolve",
+                "dns lookup", "unable to resolve"].contains { lowered.contains($0) }
+    }
+
+    /// `Basic realm="x"` → `Basic`.
+    static func scheme(_ challenge: String) -> String? {
+        challenge.split(separator: " ").first.map(String.init)
+    }
+
+    /// `C = US, O = X, CN = Name` or `CN=Name,O=X` → `Name`; the whole text when there is no CN.
+    public static func commonName(_ distinguishedName: String) -> String {
+        for part in distinguishedName.split(whereSeparator: { $0 == "," || $0 == "/" }) {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0] == "CN" { return pair[1] }
+        }
+        return distinguishedName.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Host-name check (RFC 6125: a `*` covers exactly one left-most label), done here because libcurl's is off.
+    static func certificateCovers(_ certificate: CertificateEvidence, host: String) -> Bool {
+        let host = host.lowercased()
+        let names = certificate.subjectAltNames.isEmpty ? [commonName(certificate.subject)] : certificate.subjectAltNames
+        return names.contains { name in
+            let name = name.lowercased()
+            if name == host { return true }
+            guard name.hasPrefix("*.") else { return false }
+            guard let dot = host.firstIndex(of: ".") else { return false }
+            return host[dot...] == name.dropFirst()
+        }
+    }
+}

@@ -1,0 +1,71 @@
+/// What a route did with a target, in a network engineer's terms. The README has the table of meanings.
+public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
+    /// The tunnel or request went through; the origin's own status is recorded but is not a failure.
+    case allowed
+    /// The proxy refused (403 and similar on CONNECT or GET).
+    case blocked
+    /// A proxy-generated page or redirect was served instead of the origin.
+    case blockPage = "block_page"
+    /// The proxy demands authentication and the route has no credentials.
+    case authRequired = "auth_required"
+    /// The proxy rejected the route's credentials.
+    case authFailed = "auth_failed"
+    /// The certificate did not come from a trusted issuer: someone re-signed the traffic.
+    case tlsIntercepted = "tls_intercepted"
+    /// Another TLS failure with the target (expired, wrong name, handshake refused).
+    case tlsFailed = "tls_failed"
+    /// The proxy could not reach the origin (502/503/504, connect failure at the proxy).
+    case upstreamUnreachable = "upstream_unreachable"
+    /// The proxy reports it could not resolve the name.
+    case dnsFailure = "dns_failure"
+    /// No complete answer within the probe's timeout.
+    case timeout
+    /// The proxy itself cannot be reached.
+    case proxyUnreachable = "proxy_unreachable"
+    /// The connection was closed or reset without an answer.
+    case dropped
+    /// Something answered that is not HTTP (or not TLS where TLS was due).
+    case protocolError = "protocol_error"
+
+    public static func < (lhs: Verdict, rhs: Verdict) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+
+    /// One line for the README table and the HTML legend.
+    public var meaning: String {
+        switch self {
+        case .allowed: return "The tunnel or request went through; the origin's own status is recorded, not judged."
+        case .blocked: return "The proxy refused the request (403 and similar on CONNECT or GET), with its reason when known."
+        case .blockPage: return "A proxy served its own page or a redirect instead of the origin."
+        case .authRequired: return "The proxy demands authentication (407) and the route has no credentials."
+        case .authFailed: return "The proxy answered 407 to the route's credentials."
+        case .tlsIntercepted: return "The certificate the client saw was not issued by a trusted CA: the traffic is re-signed (inspected)."
+        case .tlsFailed: return "TLS with the target failed otherwise: expired or not-yet-valid certificate, wrong name, handshake refused."
+        case .upstreamUnreachable: return "The proxy could not reach the origin (502, 503, 504, connect failure beyond the proxy)."
+        case .dnsFailure: return "The proxy (or, direct, the resolver) could not resolve the name."
+        case .timeout: return "No complete answer within the probe timeout."
+        case .proxyUnreachable: return "The proxy itself could not be reached (refused, unresolvable, silent, TLS to the proxy failed)."
+        case .dropped: return "The connection was closed or reset without an answer."
+        case .protocolError: return "Something answered that is not HTTP, or not TLS where TLS was due."
+        }
+    }
+
+    /// How the classifier recognises it, for the README table.
+    public var detection: String {
+        switch self {
+        case .allowed: return "CONNECT 2xx and the TLS certificate verifies; or a response that no proxy generated."
+        case .blocked: return "CONNECT answered 4xx (not 407), or a proxy-generated 4xx to a plain request, or a 403 from an inspecting proxy inside TLS. Reason from X-Squid-Error."
+        case .blockPage: return "CONNECT answered 3xx; or a proxy-generated 2xx/3xx (X-Squid-Error, proxy Server header) to a plain request."
+        case .authRequired: return "407 (CONNECT or plain) and no credentials sent; schemes from Proxy-Authenticate."
+        case .authFailed: return "407 after credentials were sent."
+        case .tlsIntercepted: return "OpenSSL verify result is an issuer error (unable to get issuer, self-signed in chain); the issuer is named from CURLOPT_CERTINFO."
+        case .tlsFailed: return "Verify result expired/not yet valid, host name not in the certificate, or a TLS handshake alert."
+        case .upstreamUnreachable: return "CONNECT or proxy response 500/502/503/504 (ERR_CONNECT_FAIL, ERR_READ_TIMEOUT...), or direct connect refused."
+        case .dnsFailure: return "X-Squid-Error ERR_DNS_FAIL, or a proxy error page naming a DNS failure; direct: libcurl could not resolve the host."
+        case .timeout: return "libcurl timed out after reaching the proxy (waiting for CONNECT answer, TLS or response)."
+        case .proxyUnreachable: return "libcurl could not resolve, connect to or complete TLS with the proxy; no response from it."
+        case .dropped: return "Empty reply, reset or EOF with no HTTP answer (before or after the tunnel)."
+        case .protocolError: return "libcurl: weird server reply, or TLS 'wrong version number' through an established tunnel."
+        }
+    }
+}
