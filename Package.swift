@@ -49,7 +49,6 @@ let package = Package(
         .testTarget(
             name: "ProxyVetKitTests",
             dependencies: ["ProxyVetKit"],
-            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
     ],

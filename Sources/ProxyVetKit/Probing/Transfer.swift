@@ -163,7 +163,8 @@ final class Transfer {
             bodySnippet: String(decoding: body, as: UTF8.self),
             verifyResult: sawTargetTLS ? long(CURLINFO_SSL_VERIFYRESULT) : nil,
             certificate: certificate,
-            connected: connectTime > 0 || !heads.isEmpty,
+            // CONNECT_TIME stays 0 through a proxy tunnel in libcurl 7.88; the local port is set once TCP is up.
+            connected: connectTime > 0 || long(CURLINFO_LOCAL_PORT) != 0 || !heads.isEmpty,
             timings: ProbeTimings(connect: connectTime, tls: tlsTime, firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
                                   total: forcedTimeout ? Date().timeIntervalSince(started) : seconds(CURLINFO_TOTAL_TIME_T)),
             sentCredentials: job.route.credentials != nil)

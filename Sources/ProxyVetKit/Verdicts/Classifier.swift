@@ -98,12 +98,15 @@ public enum Classifier {
                     : verdict(.timeout, "no connection to the origin within the connect timeout")
             case timedOut:
                 return verdict(.timeout, context.viaProxy
-                    ? "the proxy accepted the connection but did not answer within the timeout"
+                    ? "the proxy accepted the connection but did not answer\(e.curlMessage.contains("CONNECT") ? " CONNECT within the connect timeout" : " within the timeout")"
                     : "the origin accepted the connection but did not answer within the timeout")
             case sslConnectError where context.proxyIsHTTPS:
                 return verdict(.proxyUnreachable, "TLS with the https proxy failed (\(e.curlMessage))")
             case proxyHandshake:
                 return verdict(.upstreamUnreachable, "the SOCKS proxy could not open the connection (\(e.curlMessage))")
+            // libcurl 7.88 says "CONNECT tunnel failed, response 0" when the answer to CONNECT has no HTTP status line.
+            case recvError where context.viaProxy && e.connectStatus == 0 && e.curlMessage.hasPrefix("CONNECT tunnel failed"):
+                return verdict(.protocolError, "the proxy answered CONNECT with something that is not HTTP (\(e.curlMessage))")
             case weirdServerReply, unsupportedProtocol, http2Error:
                 return verdict(.protocolError, "the \(context.viaProxy ? "proxy" : "server") answered with something that is not HTTP (\(e.curlMessage))")
             case gotNothing, sendError, recvError:

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import ProxyVetKit
+
+@Suite("Routes")
+struct RouteConfigTests {
+    @Test("the documented config shape loads, with credentials from env and file")
+    func documentedShape() throws {
+        let folder = try TestFiles.temporaryFolder()
+        let cred = folder.appendingPathComponent("vault.cred")
+        try Data("svc-vault:s3cret-vault\n".utf8).write(to: cred)
+        let ca = folder.appendingPathComponent("ca.pem")
+        try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: ca)
+        let text = """
+        version: 1
+        proxies:
+          edge:  { url: "http://proxy1.corp.example:3128" }
+          auth:  { url: "http://proxy2.corp.example:8080", credentials: { username: svc-probe, passwordEnv: PROXY_PASS } }
+          vault: { url: "https://proxy3.corp.example:8443", caBundle: ca.pem, credentials: { file: vault.cred } }
+        """
+        let file = folder.appendingPathComponent("proxyvet.yaml")
+        try Data(text.utf8).write(to: file)
+        let config = try RouteConfig.load(file: file.path, environment: ["PROXY_PASS": "env-secret"])
+        #expect(config.routes.map(\.name) == ["edge", "auth", "vault"])
+        #expect(config.routes[0].proxyURL == "http://proxy1.corp.example:3128")
+        #expect(config.routes[1].credentials?.username == "svc-probe")
+        #expect(config.routes[1].credentials?.password == "env-secret")
+        #expect(config.routes[2].kind == .https)
+        #expect(config.routes[2].caBundle == ca.path)
+        #expect(config.routes[2].credentials?.username == "svc-vault")
+        #expect(!"\(config.routes[2].credentials!)".contains("s3cret"))
+    }
+
+    @Test("config errors name the line", arguments: [
+        ("version: 1\nproxies:\n  a: { url: \"ftp://x:1\" }\n", "proxyvet.yaml:3: proxy a: unsupported proxy scheme \"ftp\""),
+        ("version: 1\nproxies:\n  a: { url: \"http://u:p@x:1\" }\n", "proxyvet.yaml:3: proxy a: credentials in the proxy URL are not accepted"),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\", creds: {} }\n", "proxyvet.yaml:3: unknown key \"creds\" in proxy a"),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\", credentials: { username: u, passwordEnv: NOPE_NOT_SET } }\n", "proxyvet.yaml:3: proxy a: environment variable NOPE_NOT_SET is not set"),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\", credentials: { username: u, password: p } }\n", "proxyvet.yaml:3: unknown key \"password\""),
+    ])
+    func errors(_ row: (String, String)) throws {
+        let file = try TestFiles.write(row.0, name: "proxyvet.yaml")
+        do {
+            _ = try RouteConfig.load(file: file, environment: [:])
+            Issue.record("expected an error")
+        } catch let error as InputError {
+            let message = error.description.replacingOccurrences(of: file, with: "proxyvet.yaml")
+            #expect(message.hasPrefix(row.1), "\(message)")
+        }
+    }
+
+    @Test("command-line routes and credential files")
+    func flags() throws {
+        let cred = try TestFiles.write("user:pw\n", name: "c.cred")
+        var config = RouteConfig()
+        try config.apply(proxyFlags: ["a=http://127.0.0.1:3128", "b=socks5h://127.0.0.1:1080", "c=http://127.0.0.1:3128"], credentialFlags: ["c=\(cred)"], direct: true)
+        #expect(config.allRoutes.map(\.name) == ["a", "b", "c", "direct"])
+        #expect(config.allRoutes[1].kind == .socks5h)
+        #expect(config.allRoutes[2].credentials?.username == "user")
+        #expect(config.allRoutes[0].proxyKey == config.allRoutes[2].proxyKey)
+        #expect(throws: InputError.self) { try config.apply(proxyFlags: ["noequals"], credentialFlags: [], direct: false) }
+        #expect(throws: InputError.self) { try config.apply(proxyFlags: [], credentialFlags: ["zzz=\(cred)"], direct: false) }
+    }
+}
