@@ -68,6 +68,9 @@ public final class ProbeEngine {
             queues[job.route.proxyKey, default: []].append(index)
         }
         var queueHeads: [String: Int] = [:]
+        // Probes whose certificate failed verification, waiting for the second look that collects the chain.
+        var chainLooks: [String: [Int]] = [:]
+        var failedVerification: [Int: ProbeEvidence] = [:]
         var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
         var perProxyCount: [String: Int] = [:]
         var done = 0
@@ -76,39 +79,53 @@ public final class ProbeEngine {
         let watchdog = settings.timeout + max(2, settings.timeout * 0.2)
 
         func finish(_ transfer: Transfer, code: CURLcode, forcedTimeout: Bool = false) {
-            results[transfer.index] = transfer.evidence(code: code, forcedTimeout: forcedTimeout)
+            let evidence = transfer.evidence(code: code, forcedTimeout: forcedTimeout)
             curl_multi_remove_handle(multi, transfer.handle)
             inFlight[transfer.handle] = nil
             perProxyCount[transfer.job.route.proxyKey, default: 1] -= 1
+            if code == CURLE_PEER_FAILED_VERIFICATION && transfer.verifyPeer {
+                failedVerification[transfer.index] = evidence
+                chainLooks[transfer.job.route.proxyKey, default: []].append(transfer.index)
+                return
+            }
+            results[transfer.index] = failedVerification.removeValue(forKey: transfer.index).map { evidence.merged(withFailedVerification: $0) } ?? evidence
             done += 1
             progress?(done, jobs.count)
+        }
+
+        func start(_ index: Int, key: String, verifyPeer: Bool) {
+            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer) else {
+                results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
+                done += 1
+                return
+            }
+            inFlight[transfer.handle] = transfer
+            perProxyCount[key, default: 0] += 1
+            peakInFlight[key] = max(peakInFlight[key, default: 0], perProxyCount[key, default: 0])
+            curl_multi_add_handle(multi, transfer.handle)
         }
 
         func startWaiting() {
             var started = true
             while started && inFlight.count < concurrency {
                 started = false
-                for key in proxyOrder where inFlight.count < concurrency {
-                    let head = queueHeads[key, default: 0]
-                    guard let queue = queues[key], head < queue.count, perProxyCount[key, default: 0] < perProxy else { continue }
-                    queueHeads[key] = head + 1
-                    let index = queue[head]
-                    guard let transfer = Transfer(index: index, job: jobs[index], settings: settings) else {
-                        results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
-                        done += 1
+                for key in proxyOrder where inFlight.count < concurrency && perProxyCount[key, default: 0] < perProxy {
+                    if let index = chainLooks[key]?.popLast() {
+                        start(index, key: key, verifyPeer: false)
+                        started = true
                         continue
                     }
-                    inFlight[transfer.handle] = transfer
-                    perProxyCount[key, default: 0] += 1
-                    peakInFlight[key] = max(peakInFlight[key, default: 0], perProxyCount[key, default: 0])
-                    curl_multi_add_handle(multi, transfer.handle)
+                    let head = queueHeads[key, default: 0]
+                    guard let queue = queues[key], head < queue.count else { continue }
+                    queueHeads[key] = head + 1
+                    start(queue[head], key: key, verifyPeer: true)
                     started = true
                 }
             }
         }
 
         startWaiting()
-        while !inFlight.isEmpty {
+        while !inFlight.isEmpty || chainLooks.values.contains(where: { !$0.isEmpty }) {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             var left: Int32 = 0

@@ -61,6 +61,8 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
     /// OpenSSL's verify result for the target's certificate (0 = ok); nil when no TLS with the target happened.
     public var verifyResult: Int?
     public var certificate: CertificateEvidence?
+    /// libcurl's message when verification failed (`SSL certificate problem: ...`, `SSL: no alternative certificate subject name matches...`).
+    public var verifyMessage: String?
     /// True when the TCP connection to the proxy (or to the origin, for direct) was established.
     public var connected: Bool
     public var timings: ProbeTimings
@@ -82,4 +84,13 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
 
     /// The proxy's last answer to CONNECT.
     public var connectResponse: ResponseHead? { connectResponses.last }
+
+    /// The second look at a certificate that failed verification: this probe's chain and answers, with the first
+    /// probe's verify result and message (the second probe did not verify, so its own result means nothing).
+    func merged(withFailedVerification first: ProbeEvidence) -> ProbeEvidence {
+        var merged = self
+        merged.verifyResult = first.verifyResult
+        merged.verifyMessage = first.curlMessage
+        return merged
+    }
 }

@@ -18,10 +18,15 @@ final class Transfer {
     /// libcurl's detailed message for the failure (CURLOPT_ERRORBUFFER), owned by this transfer.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init?(index: Int, job: ProbeJob, settings: ProbeSettings) {
+    /// False for the second look at a certificate that failed verification: then the handshake is completed
+    /// without verifying, only to collect the presented chain (libcurl fills CURLINFO_CERTINFO only after a handshake).
+    let verifyPeer: Bool
+
+    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true) {
         guard Curl.initialized, let handle = curl_easy_init() else { return nil }
         self.index = index
         self.job = job
+        self.verifyPeer = verifyPeer
         self.handle = handle
         self.started = Date()
         self.bodyLimit = settings.bodyLimit
@@ -60,10 +65,10 @@ final class Transfer {
         }
         if let ca = job.route.caBundle { set(CURLOPT_PROXY_CAINFO, ca) }
         if let ca = settings.caBundle { set(CURLOPT_CAINFO, ca) }
-        // The target's certificate is judged by the classifier from OpenSSL's verify result and the collected chain,
-        // so the handshake must complete even when verification fails: that is how an inspecting proxy's CA is named.
-        set(CURLOPT_SSL_VERIFYPEER, 0)
-        set(CURLOPT_SSL_VERIFYHOST, 0)
+        // Verify as a managed device would. When verification fails, the engine probes once more with verification
+        // off to collect the chain, so the classifier can name the issuer (e.g. an inspecting proxy's CA).
+        set(CURLOPT_SSL_VERIFYPEER, verifyPeer ? 1 : 0)
+        set(CURLOPT_SSL_VERIFYHOST, verifyPeer ? 2 : 0)
         set(CURLOPT_CERTINFO, 1)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_FOLLOWLOCATION, 0)
@@ -155,7 +160,7 @@ final class Transfer {
         let connectTime = seconds(CURLINFO_CONNECT_TIME_T)
         let tlsTime = seconds(CURLINFO_APPCONNECT_TIME_T)
         let certificate = certificateChain()
-        let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil)
+        let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil || code == CURLE_PEER_FAILED_VERIFICATION)
         return ProbeEvidence(
             curlCode: curlCode, curlMessage: message,
             connectStatus: long(CURLINFO_HTTP_CONNECTCODE), httpStatus: long(CURLINFO_RESPONSE_CODE),

@@ -201,18 +201,47 @@ public enum Classifier {
         case 200..<300:
             return verdict(.blockPage, "the proxy served its own page (\(head.statusLine)) instead of the origin's\(tag)")
         case 500..<600:
-            if indicatesDNSFailure(head, body: e.bodySnippet) {
-                return verdict(.dnsFailure, "the proxy could not resolve \(context.host): \(head.statusLine)\(tag)")
-            }
-            if head.status == 504 || squidError(head)?.contains("TIMEOUT") == true {
-                return verdict(.upstreamUnreachable, "the proxy got no answer from \(context.host): \(head.statusLine)\(tag)")
-            }
-            return verdict(.upstreamUnreachable, "the proxy could not reach \(context.host):\(context.port): \(head.statusLine)\(tag)")
+            return judgeUpstreamFailure(head, body: e.bodySnippet, context: context, make: verdict)
         default:
             let portNote = (context.port != 443 && context.port != 80 && phase == "CONNECT")
                 ? "; CONNECT to port \(context.port) is commonly refused by Safe_ports/SSL_ports rules" : ""
             return verdict(.blocked, "the proxy refused the \(phase) with \(head.statusLine)\(tag)\(portNote)")
         }
+    }
+
+    /// A proxy's 5xx: what went wrong beyond the proxy, read from Squid's error tag where there is one.
+    ///
+    /// Squid 5.7 (measured in the lab) never sends ERR_DNS_FAIL for a name that does not resolve: it answers CONNECT
+    /// with `500 ERR_CANNOT_FORWARD 0` and GET with `502 ERR_READ_ERROR 0` (errno 0, where a real read error
+    /// carries one, e.g. 104). ERR_CANNOT_FORWARD also means "no parent proxy reachable", so the reason says so.
+    private static func judgeUpstreamFailure(_ head: ResponseHead, body: String, context: ProbeContext,
+                                             make verdict: (Verdict, String) -> Classification) -> Classification {
+        let (tag, detail) = squidErrorParts(head)
+        let tagText = tag.map { " (\($0)\(detail.map { " \($0)" } ?? ""))" } ?? ""
+        if indicatesDNSFailure(head, body: body) {
+            return verdict(.dnsFailure, "the proxy could not resolve \(context.host): \(head.statusLine)\(tagText)")
+        }
+        switch tag {
+        case "ERR_CANNOT_FORWARD":
+            return verdict(.dnsFailure, "the proxy could not forward to \(context.host): \(head.statusLine)\(tagText); Squid reports an unresolvable name this way (it also means no parent proxy was reachable)")
+        case "ERR_READ_ERROR" where detail == "0":
+            return verdict(.dnsFailure, "the proxy got nothing to read from \(context.host) with no system error: \(head.statusLine)\(tagText); Squid reports an unresolvable name this way")
+        case "ERR_SECURE_CONNECT_FAIL":
+            return verdict(.tlsFailed, "the proxy's own TLS connection to \(context.host) failed: \(head.statusLine)\(tagText)")
+        default:
+            break
+        }
+        if head.status == 504 || tag?.contains("TIMEOUT") == true {
+            return verdict(.upstreamUnreachable, "the proxy got no answer from \(context.host) in time: \(head.statusLine)\(tagText)")
+        }
+        return verdict(.upstreamUnreachable, "the proxy could not reach \(context.host):\(context.port): \(head.statusLine)\(tagText)")
+    }
+
+    /// `X-Squid-Error: ERR_READ_ERROR 104` → (`ERR_READ_ERROR`, `104`).
+    static func squidErrorParts(_ head: ResponseHead) -> (tag: String?, detail: String?) {
+        guard let value = head.value("x-squid-error") else { return (nil, nil) }
+        let parts = value.split(separator: " ", maxSplits: 1).map(String.init)
+        return (parts.first, parts.count > 1 ? parts[1] : nil)
     }
 
     /// Squid's `X-Squid-Error: ERR_ACCESS_DENIED 0` → `ERR_ACCESS_DENIED`.
