@@ -2,8 +2,10 @@ import Foundation
 
 /// The compact text printed at the end of `proxyvet check`: readiness, per-route counts, failing required endpoints.
 public enum ConsoleSummary {
-    /// Most failing endpoints listed per route before "and N more".
+    /// Most groups of failures listed per route.
     public static let listLimit = 15
+    /// Example URLs shown per group.
+    public static let examplesPerGroup = 3
 
     public static func render(_ report: CheckReport) -> String {
         var lines: [String] = []
@@ -20,12 +22,22 @@ public enum ConsoleSummary {
             let counts = Verdict.allCases.compactMap { verdict in route.verdicts[verdict.rawValue].map { "\(verdict.rawValue) \($0)" } }
             lines.append("")
             lines.append("route \(route.route) (\(proxy)\(info?.authenticated == true ? ", with credentials" : "")): \(counts.joined(separator: ", "))")
+            // Grouped by what went wrong, so 300 endpoints refused the same way read as one finding.
             let failing = report.results.filter { $0.route == route.route && $0.failsRequirement }
-            for result in failing.prefix(listLimit) {
-                let violation = result.policyViolations.isEmpty ? "" : " [violates \(result.policyViolations.map(\.rawValue).joined(separator: ", "))]"
-                lines.append("  \(pad(result.verdict.rawValue, 20)) \(result.url)\(violation) — \(sanitize(result.reason))")
+            var groups: [(key: String, results: [ProbeResult])] = []
+            for result in failing {
+                let key = result.verdict.rawValue + (result.policyViolations.isEmpty ? "" : " (violates \(result.policyViolations.map(\.rawValue).joined(separator: ", ")))")
+                if let index = groups.firstIndex(where: { $0.key == key }) { groups[index].results.append(result) } else { groups.append((key, [result])) }
             }
-            if failing.count > listLimit { lines.append("  … and \(failing.count - listLimit) more required endpoints failing on \(route.route)") }
+            for group in groups.prefix(listLimit) {
+                let examples = group.results.prefix(examplesPerGroup).map(\.url).joined(separator: ", ")
+                let more = group.results.count > examplesPerGroup ? ", …" : ""
+                lines.append("  \(pad(group.key, 20)) \(group.results.count) required: \(examples)\(more)")
+                // The example reason comes from a default-port target when there is one: it is the typical case.
+                if let example = group.results.first(where: { $0.port == 443 || $0.port == 80 }) ?? group.results.first {
+                    lines.append("      e.g. \(sanitize(example.reason))")
+                }
+            }
         }
         return lines.joined(separator: "\n")
     }
