@@ -44,7 +44,7 @@ public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
         case .upstreamUnreachable: return "The proxy could not reach the origin (502, 503, 504, connect failure beyond the proxy)."
         case .dnsFailure: return "The proxy (or, direct, the resolver) could not resolve the name."
         case .timeout: return "No complete answer within the probe timeout."
-        case .proxyUnreachable: return "The proxy itself could not be reached (refused, unresolvable, silent, TLS to the proxy failed)."
+        case .proxyUnreachable: return "The proxy itself could not be reached (refused, unresolvable, no TCP connection within the connect timeout, TLS to an https proxy failed)."
         case .dropped: return "The connection was closed or reset without an answer."
         case .protocolError: return "Something answered that is not HTTP, or not TLS where TLS was due."
         }
@@ -58,14 +58,14 @@ public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
         case .blockPage: return "CONNECT answered 3xx; or a proxy-generated 2xx/3xx (X-Squid-Error, proxy Server header) to a plain request."
         case .authRequired: return "407 (CONNECT or plain) and no credentials sent; schemes from Proxy-Authenticate."
         case .authFailed: return "407 after credentials were sent."
-        case .tlsIntercepted: return "OpenSSL verify result is an issuer error (unable to get issuer, self-signed in chain); the issuer is named from CURLOPT_CERTINFO."
-        case .tlsFailed: return "Verify result expired/not yet valid, host name not in the certificate, or a TLS handshake alert."
+        case .tlsIntercepted: return "OpenSSL verify result is an issuer error (unable to get local issuer, self-signed in chain); a second probe without verification collects the chain (CURLOPT_CERTINFO) to name the issuer."
+        case .tlsFailed: return "Verify result expired or not yet valid, host name not in the certificate, a TLS handshake alert, or the proxy's ERR_SECURE_CONNECT_FAIL."
         case .upstreamUnreachable: return "CONNECT or proxy response 500/502/503/504 (ERR_CONNECT_FAIL, ERR_READ_TIMEOUT...), or direct connect refused."
-        case .dnsFailure: return "X-Squid-Error ERR_DNS_FAIL, or a proxy error page naming a DNS failure; direct: libcurl could not resolve the host."
-        case .timeout: return "libcurl timed out after reaching the proxy (waiting for CONNECT answer, TLS or response)."
+        case .dnsFailure: return "X-Squid-Error ERR_DNS_FAIL or an error page naming DNS; Squid 5.7's own signatures for NXDOMAIN, 500 ERR_CANNOT_FORWARD 0 (CONNECT) and 502 ERR_READ_ERROR 0 (GET), said as inferred; direct: libcurl could not resolve."
+        case .timeout: return "libcurl timed out after the TCP connection was up (waiting for the CONNECT answer, TLS or the response)."
         case .proxyUnreachable: return "libcurl could not resolve, connect to or complete TLS with the proxy; no response from it."
         case .dropped: return "Empty reply, reset or EOF with no HTTP answer (before or after the tunnel)."
-        case .protocolError: return "libcurl: weird server reply, or TLS 'wrong version number' through an established tunnel."
+        case .protocolError: return "libcurl: weird server reply, HTTP/0.9, CONNECT answered without a status line, or TLS 'wrong version number' through an established tunnel."
         }
     }
 }
