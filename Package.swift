@@ -26,12 +26,18 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libpacparser from the system (Debian: libpacparser-dev), for evaluating PAC files.
+        .systemLibrary(
+            name: "CPacParser",
+            providers: [.apt(["libpacparser-dev"])]
+        ),
         // Typed, non-variadic wrappers for curl_easy_setopt / getinfo / curl_multi_setopt. No logic.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .target(
             name: "ProxyVetKit",
             dependencies: [
                 "CCurlShim",
+                "CPacParser",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
