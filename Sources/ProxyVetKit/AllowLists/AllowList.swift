@@ -94,6 +94,8 @@ public struct AllowList: Codable, Sendable, Equatable {
     public var source: ListSource?
     public var notes: String?
     public var policies: [PolicyRule]
+    /// Issuer name patterns expected on the services' certificates (e.g. `Microsoft Azure * TLS Issuing CA*`).
+    public var expectedIssuers: [String] = []
     public var services: [Service]
     /// SHA-256 of the file's bytes, so a report says exactly what was probed.
     public var contentHash: String

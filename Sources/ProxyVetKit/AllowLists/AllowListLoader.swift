@@ -48,7 +48,7 @@ public enum AllowListLoader {
 
     static func parseYAML(_ text: String, file: String, hash: String) throws -> AllowList {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["version", "id", "name", "source", "notes", "policies", "services"], what: "the allow list")
+        let top = try root.mapping(allowed: ["version", "id", "name", "source", "notes", "policies", "expectedIssuers", "services"], what: "the allow list")
         let version = try top.required("version", in: "the allow list", at: root).int(what: "version")
         guard version == formatVersion else {
             throw top["version"].map { $0.error("unsupported allow-list format version \(version) (this ProxyVet reads version \(formatVersion))") }
@@ -62,8 +62,10 @@ public enum AllowListLoader {
         let servicesNode = try top.required("services", in: "the allow list", at: root)
         let services = try servicesNode.sequence(what: "services").map(parseService)
         guard !services.isEmpty else { throw servicesNode.error("the list has no services") }
-        return AllowList(id: id, name: name, file: file, source: source, notes: notes, policies: policies,
-                         services: services, contentHash: hash)
+        var list = AllowList(id: id, name: name, file: file, source: source, notes: notes, policies: policies,
+                             services: services, contentHash: hash)
+        list.expectedIssuers = try top["expectedIssuers"]?.strings(what: "expectedIssuers") ?? []
+        return list
     }
 
     private static func parseSource(_ value: YAMLValue) throws -> ListSource {

@@ -23,6 +23,22 @@ public struct HostPattern: Sendable, Hashable {
                          Array(host.split(separator: ".", omittingEmptySubsequences: false)))
     }
 
+    /// Case-insensitive match of free text (an issuer name) against this pattern, `*` standing for any characters.
+    public func matchesText(_ value: String) -> Bool {
+        let parts = text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        var rest = Substring(value.lowercased())
+        guard let first = parts.first, rest.hasPrefix(first) else { return false }
+        rest = rest.dropFirst(first.count)
+        if parts.count == 1 { return rest.isEmpty }
+        for (offset, part) in parts.dropFirst().enumerated() {
+            let isLast = offset == parts.count - 2
+            if isLast { return part.isEmpty || rest.hasSuffix(part) }
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return true
+    }
+
     /// The fixed domain below the wildcard, e.g. `manage.microsoft.com` for `*.manage.microsoft.com`.
     public var baseDomain: String {
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)

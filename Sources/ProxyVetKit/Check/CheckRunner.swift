@@ -1,38 +1,82 @@
 import Foundation
 
-/// Runs a whole check: lists → targets → routes × targets → probe engine → classifier → report.
+/// Runs a whole check: lists → targets → routes (config, chains, PAC) → probe engine → classifier →
+/// attribution and conflicts → report.
 public struct CheckRunner: Sendable {
     public var lists: [AllowList]
-    public var routes: [Route]
+    public var config: RouteConfig
     public var settings: ProbeSettings
     public var tenant: String?
+    public var environment: [String: String]
 
+    public init(lists: [AllowList], config: RouteConfig, settings: ProbeSettings, tenant: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.lists = lists; self.config = config; self.settings = settings; self.tenant = tenant; self.environment = environment
+    }
+
+    /// A check of plain routes, with no chains, groups or device routing.
     public init(lists: [AllowList], routes: [Route], settings: ProbeSettings, tenant: String? = nil) {
-        self.lists = lists; self.routes = routes; self.settings = settings; self.tenant = tenant
+        self.init(lists: lists, config: RouteConfig(routes: routes), settings: settings, tenant: tenant, environment: [:])
     }
 
     /// Probes everything and builds the report. `progress` is called after each finished probe.
-    public func run(progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> CheckReport {
+    /// Throws only for bad input found before probing (a PAC file that cannot be loaded or evaluated).
+    public func run(progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> CheckReport {
         let started = Date()
         let plan = TargetPlanner(tenant: tenant).plan(lists)
+        let configured = config.allRoutes
+        let routing = try DeviceRouting.resolve(config: config, targets: plan.targets, routes: configured, environment: environment)
+        let extra = routing?.extraRoutes ?? []
+
+        // Every configured route probes every target; routes only a PAC or the environment named probe the targets sent to them.
         var pairs: [(route: Route, target: ProbeTarget)] = []
-        for route in routes {
+        for route in configured {
             for target in plan.targets { pairs.append((route, target)) }
         }
-        let engine = ProbeEngine(settings: settings)
-        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress)
-        let results = zip(pairs, evidence).map { pair, evidence in
-            Self.result(route: pair.route, target: pair.target, evidence: evidence)
+        for route in extra {
+            for target in plan.targets where routing?.choices[target.url]?.routes.contains(route.name) == true {
+                pairs.append((route, target))
+            }
         }
-        return CheckReport.build(lists: lists, routes: routes, settings: settings, plan: plan, results: results,
-                                 started: started, finished: Date())
+        var probeSettings = settings
+        probeSettings.resolve += config.resolve
+        let engine = ProbeEngine(settings: probeSettings)
+        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress)
+        let expected = config.expectedIssuers
+        var results = zip(pairs, evidence).map { pair, evidence in
+            Self.result(route: pair.route, target: pair.target, evidence: evidence, expectedIssuers: expected + pair.target.expectedIssuers)
+        }
+
+        let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
+        let index = ResultIndex(results)
+        var attributions: [String: [String: HopAttribution]] = [:]
+        for index_ in results.indices {
+            let attribution = Attributor.attribute(results[index_], topology: topology, index: index)
+            results[index_].decidedBy = attribution
+            if let attribution { attributions[results[index_].route, default: [:]][results[index_].url] = attribution }
+            if let choice = routing?.choices[results[index_].url], let position = choice.routes.firstIndex(of: results[index_].route) {
+                results[index_].pac = PACRouteInfo(answer: choice.answer, position: position + 1)
+            }
+        }
+        let analyzer = ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions)
+        let conflicts = analyzer.analyze(targets: plan.targets)
+        let devices = routing.map { routing in
+            DeviceRoutingInfo(source: routing.source.rawValue, pac: routing.pacSource, endpoints: plan.targets.compactMap { target in
+                routing.choices[target.url].map {
+                    DeviceRoutingInfo.EndpointRoute(url: target.url, answer: $0.answer, alternatives: $0.routes,
+                                                    usedRoute: analyzer.effectiveRoute(for: target.url))
+                }
+            })
+        }
+        return CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: probeSettings, plan: plan,
+                                 results: results, conflicts: conflicts, devices: devices, started: started, finished: Date())
     }
 
     /// Classifies one probe and keeps the evidence a report needs.
-    static func result(route: Route, target: ProbeTarget, evidence: ProbeEvidence) -> ProbeResult {
+    static func result(route: Route, target: ProbeTarget, evidence: ProbeEvidence, expectedIssuers: [String] = []) -> ProbeResult {
         let context = ProbeContext(scheme: target.scheme, host: target.host, port: target.port,
                                    viaProxy: route.kind != .direct, proxyIsHTTPS: route.kind == .https,
-                                   policyProbe: target.policyProbe)
+                                   policyProbe: target.policyProbe, expectedIssuers: expectedIssuers)
         let classification = Classifier.classify(evidence, context: context)
         var violations: [PolicyTag] = []
         if target.policy.contains(.noInspection), classification.intercepted { violations.append(.noInspection) }
@@ -64,7 +108,26 @@ extension ReportedEvidence {
                   proxyError: classification.proxyError, authChallenged: classification.authChallenged,
                   authSchemes: classification.authSchemes, intercepted: classification.intercepted,
                   allowedByPolicyOnly: classification.allowedByPolicyOnly, certificate: evidence.certificate,
-                  verifyResult: evidence.verifyResult, proxyPage: proxyGenerated ? Self.pageTitle(evidence.bodySnippet) : nil)
+                  verifyResult: evidence.verifyResult, proxyPage: proxyGenerated ? Self.pageTitle(evidence.bodySnippet) : nil,
+                  generatedBy: Self.generator(evidence.bodySnippet),
+                  via: (evidence.connectResponses + evidence.responses).last.map { Self.viaPseudonyms($0.values("via")) } ?? [])
+    }
+
+    /// Squid's error pages end with "Generated DATE by HOST (squid/VERSION)": the hop that wrote the page.
+    static func generator(_ body: String) -> String? {
+        guard let squid = body.range(of: " (squid", options: .backwards),
+              let by = body.range(of: " by ", options: .backwards, range: body.startIndex..<squid.lowerBound) else { return nil }
+        let host = body[by.upperBound..<squid.lowerBound].trimmingCharacters(in: .whitespaces)
+        guard !host.isEmpty, host.count <= 253, host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else { return nil }
+        return host.lowercased()
+    }
+
+    /// `1.1 edge.corp (squid/5.7), 1.0 branch` → `[edge.corp, branch]`.
+    static func viaPseudonyms(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.compactMap { entry in
+            let words = entry.split(separator: " ")
+            return words.count >= 2 ? String(words[1]).lowercased() : nil
+        }
     }
 
     /// The `<title>` of an HTML page, or its first non-empty line, at most 200 characters.
@@ -81,8 +144,10 @@ extension ReportedEvidence {
 
 extension CheckReport {
     /// Assembles the report in a deterministic order: routes as configured, then targets by URL.
-    static func build(lists: [AllowList], routes: [Route], settings: ProbeSettings, plan: TargetPlan, results: [ProbeResult],
+    static func build(lists: [AllowList], routes: [Route], topology: Topology? = nil, settings: ProbeSettings, plan: TargetPlan,
+                      results: [ProbeResult], conflicts: [Conflict] = [], devices: DeviceRoutingInfo? = nil,
                       started: Date, finished: Date) -> CheckReport {
+        let topology = topology ?? Topology(routes: routes)
         let routeOrder = Dictionary(routes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
         let sorted = results.sorted { lhs, rhs in
             (routeOrder[lhs.route] ?? 0, lhs.url) < (routeOrder[rhs.route] ?? 0, rhs.url)
@@ -95,7 +160,22 @@ extension CheckReport {
             for result in mine { counts[result.verdict.rawValue, default: 0] += 1 }
             return RouteSummary(route: route.name, verdicts: counts, failingRequired: mine.filter(\.failsRequirement).count)
         }
-        let failingTargets = Set(sorted.filter(\.failsRequirement).map(\.url))
+        // Readiness: the routes devices use when declared (for each target, the one it ends up on), else every
+        // route that is not only another proxy's upstream; and no error-severity conflict.
+        let deciding: [ProbeResult]
+        if let devices {
+            let used = Dictionary(devices.endpoints.compactMap { entry in entry.usedRoute.map { (entry.url, $0) } }, uniquingKeysWith: { first, _ in first })
+            deciding = sorted.filter { used[$0.url] == $0.route }
+        } else {
+            deciding = sorted.filter { topology.decidesReadiness($0.route) }
+        }
+        let failingTargets = Set(deciding.filter(\.failsRequirement).map(\.url))
+        let errorConflicts = conflicts.filter { $0.severity == .error }.count
+        var conflictCounts: [String: Int] = [:]
+        for conflict in conflicts { conflictCounts[conflict.kind.rawValue, default: 0] += 1 }
+        let rule = devices != nil
+            ? "every required endpoint is allowed, without forbidden inspection or proxy authentication, on the route a device uses for it (\(devices?.source ?? "")), and no conflict has severity error"
+            : "every required endpoint is allowed, without forbidden inspection or proxy authentication, on every route probed that is not only another proxy's upstream, and no conflict has severity error"
         let formatter = ISO8601DateFormatter()
         return CheckReport(
             schemaVersion: schemaVersion,
@@ -106,17 +186,23 @@ extension CheckReport {
                 ListInfo(id: list.id, name: list.name, file: list.file, source: list.source, contentHash: list.contentHash,
                          services: list.services.count, endpoints: list.services.reduce(0) { $0 + $1.endpoints.count })
             },
-            routes: routes.map {
-                RouteInfo(name: $0.name, kind: $0.kind, proxy: $0.proxyURL, authenticated: $0.credentials != nil,
-                          credentialSource: $0.credentials?.origin)
+            routes: routes.map { route in
+                let role = topology.deviceRoutes.contains(route.name) ? "device" : topology.hopOnly.contains(route.name) ? "hop" : "entry"
+                return RouteInfo(name: route.name, kind: route.kind, proxy: route.proxyURL, authenticated: route.credentials != nil,
+                                 credentialSource: route.credentials?.origin, origin: route.origin, chain: topology.chain(of: route.name),
+                                 groups: topology.groups(of: route.name), role: role)
             },
             settings: SettingsInfo(concurrency: settings.concurrency, perProxy: settings.perProxy, timeoutSeconds: settings.timeout,
                                    connectTimeoutSeconds: settings.connectTimeout, caBundle: settings.caBundle),
             skipped: plan.skipped,
+            devices: devices,
             results: sorted,
+            conflicts: conflicts,
             summary: Summary(targets: plan.targets.count, probes: sorted.count, verdicts: verdicts, routes: routeSummaries,
                              failingRequired: failingTargets.count,
-                             policyViolations: sorted.filter { !$0.policyViolations.isEmpty }.count),
-            ready: !sorted.isEmpty && failingTargets.isEmpty)
+                             policyViolations: sorted.filter { !$0.policyViolations.isEmpty }.count,
+                             conflicts: conflictCounts, conflictErrors: errorConflicts),
+            ready: !deciding.isEmpty && failingTargets.isEmpty && errorConflicts == 0,
+            readinessRule: rule)
     }
 }

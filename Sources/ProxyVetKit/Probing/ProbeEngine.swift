@@ -31,6 +31,8 @@ public struct ProbeSettings: Sendable {
     /// Body bytes read before the probe stops on purpose: enough to recognise a block page.
     public var bodyLimit: Int = 4096
     public var userAgent: String = "ProxyVet/\(ProxyVetVersion.current)"
+    /// `host:port:address` pins (CURLOPT_RESOLVE) for names libcurl resolves itself: direct probes and proxy names.
+    public var resolve: [String] = []
 
     public init() {}
 }
@@ -59,6 +61,7 @@ public final class ProbeEngine {
             return jobs.map { _ in failed }
         }
         defer { curl_multi_cleanup(multi) }
+        let resolveList = CurlStringList(settings.resolve)
 
         // Waiting probes per proxy address, served round-robin so one slow proxy does not hold up the others.
         var queues: [String: [Int]] = [:]
@@ -94,7 +97,7 @@ public final class ProbeEngine {
         }
 
         func start(_ index: Int, key: String, verifyPeer: Bool) {
-            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer) else {
+            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList) else {
                 results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
                 done += 1
                 return
@@ -146,4 +149,17 @@ public final class ProbeEngine {
         }
         return results.map { $0 ?? ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "not probed", connected: false) }
     }
+}
+
+/// A curl_slist owned by Swift: built once, freed when the last transfer using it is gone.
+final class CurlStringList {
+    let list: UnsafeMutablePointer<curl_slist>?
+
+    init(_ strings: [String]) {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for string in strings { list = curl_slist_append(list, string) }
+        self.list = list
+    }
+
+    deinit { curl_slist_free_all(list) }
 }

@@ -22,11 +22,15 @@ final class Transfer {
     /// without verifying, only to collect the presented chain (libcurl fills CURLINFO_CERTINFO only after a handshake).
     let verifyPeer: Bool
 
-    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true) {
+    /// Kept alive while libcurl may read it.
+    private let resolve: CurlStringList?
+
+    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true, resolve: CurlStringList? = nil) {
         guard Curl.initialized, let handle = curl_easy_init() else { return nil }
         self.index = index
         self.job = job
         self.verifyPeer = verifyPeer
+        self.resolve = resolve
         self.handle = handle
         self.started = Date()
         self.bodyLimit = settings.bodyLimit
@@ -65,6 +69,7 @@ final class Transfer {
         }
         if let ca = job.route.caBundle { set(CURLOPT_PROXY_CAINFO, ca) }
         if let ca = settings.caBundle { set(CURLOPT_CAINFO, ca) }
+        if let list = resolve?.list { _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_RESOLVE, list) }
         // Verify as a managed device would. When verification fails, the engine probes once more with verification
         // off to collect the chain, so the classifier can name the issuer (e.g. an inspecting proxy's CA).
         set(CURLOPT_SSL_VERIFYPEER, verifyPeer ? 1 : 0)

@@ -12,9 +12,15 @@ public struct CheckReport: Codable, Sendable, Equatable {
     public var routes: [RouteInfo]
     public var settings: SettingsInfo
     public var skipped: [SkippedEntry]
+    /// Where devices send each endpoint (PAC, default route or environment); absent when not declared.
+    public var devices: DeviceRoutingInfo?
     public var results: [ProbeResult]
+    /// Conflicts, errors first, grouped by the hop that must change.
+    public var conflicts: [Conflict]
     public var summary: Summary
     public var ready: Bool
+    /// The rule `ready` was decided by, in words.
+    public var readinessRule: String
 
     public struct ToolInfo: Codable, Sendable, Equatable {
         public var name: String
@@ -40,6 +46,13 @@ public struct CheckReport: Codable, Sendable, Equatable {
         public var proxy: String?
         public var authenticated: Bool
         public var credentialSource: String?
+        /// `configured`, or `pac` for an address only the PAC named.
+        public var origin: RouteOrigin
+        /// The hops a request crosses, this route first (more than one for a chain).
+        public var chain: [String]
+        public var groups: [String]
+        /// `device` (devices use it), `entry` (probed as a way out), or `hop` (only another proxy's upstream).
+        public var role: String
     }
 
     public struct SettingsInfo: Codable, Sendable, Equatable {
@@ -59,6 +72,9 @@ public struct CheckReport: Codable, Sendable, Equatable {
         /// Required targets that are not allowed (or violate a policy) on some route.
         public var failingRequired: Int
         public var policyViolations: Int
+        /// Conflict kind → count.
+        public var conflicts: [String: Int]
+        public var conflictErrors: Int
     }
 
     public struct RouteSummary: Codable, Sendable, Equatable {
@@ -83,12 +99,39 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var reason: String
     /// Policy tags of the target this route breaks (`noInspection` when intercepted, `noProxyAuth` when challenged).
     public var policyViolations: [PolicyTag]
+    /// The hop that decided a failing result and how that is known; absent for clean results.
+    public var decidedBy: HopAttribution?
+    /// For a route that a PAC (or default/environment) answer names for this target: the answer and this route's place in it.
+    public var pac: PACRouteInfo?
     public var evidence: ReportedEvidence
     public var timings: ProbeTimings
 
     /// True when this result keeps a required target from being ready.
     public var failsRequirement: Bool {
         required && (verdict != .allowed || !policyViolations.isEmpty)
+    }
+}
+
+/// A route's place in a device's answer for one target.
+public struct PACRouteInfo: Codable, Sendable, Equatable {
+    public var answer: String
+    /// 1 for the first alternative.
+    public var position: Int
+}
+
+/// The device routing of a check, per endpoint.
+public struct DeviceRoutingInfo: Codable, Sendable, Equatable {
+    /// `pac`, `default` or `environment`.
+    public var source: String
+    public var pac: String?
+    public var endpoints: [EndpointRoute]
+
+    public struct EndpointRoute: Codable, Sendable, Equatable {
+        public var url: String
+        public var answer: String
+        public var alternatives: [String]
+        /// The first alternative that could be reached: the route a device ends up on.
+        public var usedRoute: String?
     }
 }
 
@@ -109,6 +152,10 @@ public struct ReportedEvidence: Codable, Sendable, Equatable {
     public var verifyResult: Int?
     /// The title or first line of a proxy-generated page, when one was served.
     public var proxyPage: String?
+    /// The host a proxy's error page says generated it (Squid: "Generated ... by HOST (squid/...)").
+    public var generatedBy: String?
+    /// Via pseudonyms on the final answer, in header order.
+    public var via: [String]
 
     public struct ReportedResponse: Codable, Sendable, Equatable {
         /// `connect` for answers to CONNECT, `response` otherwise.

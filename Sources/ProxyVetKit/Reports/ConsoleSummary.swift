@@ -13,6 +13,7 @@ public enum ConsoleSummary {
         lines.append("ProxyVet \(report.tool.version) (libcurl \(report.tool.libcurl)): \(verdictLine)")
         lines.append("\(report.summary.targets) targets × \(report.routes.count) routes = \(report.summary.probes) probes in \(String(format: "%.1f", report.durationSeconds)) s; "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations")
+        lines += conflictLines(report)
         if !report.skipped.isEmpty {
             lines.append("\(report.skipped.count) list entries skipped (see the report): \(report.skipped.prefix(3).map { "\($0.entry): \($0.reason)" }.joined(separator: "; "))")
         }
@@ -40,6 +41,25 @@ public enum ConsoleSummary {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Conflicts grouped by the hop that must change, then by kind: count, examples and one fix.
+    static func conflictLines(_ report: CheckReport) -> [String] {
+        guard !report.conflicts.isEmpty else { return [] }
+        var lines = ["", "Conflicts: \(report.summary.conflictErrors) errors, \(report.conflicts.count - report.summary.conflictErrors) warnings — by the proxy that must change:"]
+        for group in ConflictGroups.byHop(report.conflicts) {
+            lines.append("  \(group.hop.name)\(group.hop.proxy.map { " (\($0))" } ?? "")\(group.hop.product == "unknown" ? "" : ", \(group.hop.product)"): \(group.conflicts.count)")
+            for kind in group.byKind {
+                let examples = kind.conflicts.prefix(examplesPerGroup).map(\.endpoint.url).joined(separator: ", ")
+                let more = kind.conflicts.count > examplesPerGroup ? ", …" : ""
+                lines.append("    \(pad(kind.kind.rawValue, 22)) \(kind.conflicts.count) \(kind.severity.rawValue)\(kind.conflicts.count == 1 ? "" : "s"): \(examples)\(more)")
+                if let first = kind.conflicts.first {
+                    lines.append("      \(sanitize(first.explanation))")
+                    for fix in first.remediation.split(separator: "\n").prefix(4) { lines.append("      fix: \(sanitize(String(fix)))") }
+                }
+            }
+        }
+        return lines
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

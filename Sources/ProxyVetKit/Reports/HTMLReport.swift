@@ -29,7 +29,34 @@ public enum HTMLReport {
                 "results": sorted.map(row),
             ]
         }
+        let conflictGroups: [[String: Any]] = ConflictGroups.byHop(report.conflicts).map { group in
+            [
+                "hop": group.hop.name,
+                "proxy": group.hop.proxy ?? "",
+                "product": group.hop.product,
+                "count": group.conflicts.count,
+                "kinds": group.byKind.map { kind -> [String: Any] in
+                    [
+                        "kind": kind.kind.rawValue,
+                        "severity": kind.severity.rawValue,
+                        "error": kind.severity == .error,
+                        "count": kind.conflicts.count,
+                        "meaning": kind.kind.meaning,
+                        "remediation": kind.conflicts.first?.remediation ?? "",
+                        "items": kind.conflicts.map { conflict -> [String: Any] in
+                            ["url": conflict.endpoint.url, "routes": conflict.routes.joined(separator: ", "),
+                             "explanation": conflict.explanation, "evidence": conflict.evidence, "remediation": conflict.remediation]
+                        },
+                    ]
+                },
+            ]
+        }
         return [
+            "hasConflicts": !report.conflicts.isEmpty,
+            "conflictErrors": report.summary.conflictErrors,
+            "conflictWarnings": report.conflicts.count - report.summary.conflictErrors,
+            "conflictGroups": conflictGroups,
+            "readinessRule": report.readinessRule,
             "ready": report.ready,
             "headline": report.ready ? "Ready" : "Not ready",
             "generatedAt": report.generatedAt,
@@ -66,6 +93,10 @@ public enum HTMLReport {
         if let page = evidence.proxyPage { facts.append(["name": "proxy page", "value": page]) }
         facts.append(["name": "timings", "value": String(format: "connect %.3f s, TLS %.3f s, first byte %.3f s, total %.3f s",
                                                           result.timings.connect, result.timings.tls, result.timings.firstByte, result.timings.total)])
+        if let decided = result.decidedBy {
+            facts.insert(["name": "decided by", "value": "\(decided.hop) (\(decided.position); \(decided.method), \(decided.confidence) confidence): \(decided.detail)"], at: 0)
+        }
+        if let pac = result.pac { facts.append(["name": "device routing", "value": "\(pac.answer) (alternative \(pac.position))"]) }
         facts.append(["name": "required by", "value": result.requiredBy.map { "\($0.list) / \($0.service) (\($0.entry))" }.joined(separator: "; ")])
         return [
             "url": result.url,
@@ -77,6 +108,7 @@ public enum HTMLReport {
             "policyProbe": result.policyProbe,
             "services": result.services.joined(separator: ", "),
             "reason": result.reason,
+            "decidedBy": result.decidedBy.map { "decided by \($0.hop) (\($0.position))" } ?? "",
             "facts": facts,
         ]
     }
@@ -98,7 +130,9 @@ public enum HTMLReport {
     th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef1;vertical-align:top}
     th{background:#f0f2f5;font-weight:600}
     .v{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;padding:1px 6px;border-radius:4px;background:#fde7e5;color:#8c1d18;white-space:nowrap}
-    .v.good{background:#e3f4e8;color:#175c2f}
+    .v.good{background:#e3f4e8;color:#175c2f}.v.warn{background:#fff3d6;color:#7a5200}
+    h3{font-size:15px;margin:14px 0 6px}pre{white-space:pre-wrap;font-size:12px;background:#f4f5f7;padding:6px 8px;border-radius:4px;margin:0}
+    .rule{opacity:.85;font-size:13px;margin-top:6px}
     .chips span{display:inline-block;margin:0 6px 4px 0}
     .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
     .muted{color:#5c6573}.viol{color:#8c1d18;font-weight:600}
@@ -108,8 +142,19 @@ public enum HTMLReport {
     </style></head><body><main>
     <div class="banner {{#ready}}ready{{/ready}}{{^ready}}notready{{/ready}}">
     <h1>{{headline}}</h1>
-    <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
+    <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations, {{conflictErrors}} error conflicts. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
+    <p class="rule">Ready means: {{readinessRule}}.</p>
     </div>
+    {{#hasConflicts}}
+    <section><h2>Conflicts by the proxy that must change <span class="muted">— {{conflictErrors}} errors, {{conflictWarnings}} warnings</span></h2>
+    {{#conflictGroups}}<h3>{{hop}} <span class="muted">{{proxy}} {{product}} — {{count}}</span></h3>
+    <table><tr><th>Kind</th><th>Endpoints</th><th>Fix</th></tr>
+    {{#kinds}}<tr><td><span class="v{{^error}} warn{{/error}}">{{kind}}</span><br><span class="muted">{{severity}}, {{count}}</span><br><span class="muted">{{meaning}}</span></td>
+    <td>{{#items}}<details><summary class="url">{{url}}</summary><p>{{explanation}}</p><p class="muted">routes: {{routes}}</p><p class="muted">{{evidence}}</p></details>{{/items}}</td>
+    <td><pre>{{remediation}}</pre></td></tr>{{/kinds}}
+    </table>{{/conflictGroups}}
+    </section>
+    {{/hasConflicts}}
     <section><h2>Lists probed</h2><table><tr><th>List</th><th>File</th><th>Source date</th><th>Endpoints</th><th>SHA-256</th></tr>
     {{#lists}}<tr><td>{{name}}</td><td class="url">{{file}}</td><td>{{date}}</td><td>{{endpoints}}</td><td class="url">{{hash}}…</td></tr>{{/lists}}
     </table>
@@ -122,7 +167,7 @@ public enum HTMLReport {
     {{#results}}<tr><td><span class="v{{#good}} good{{/good}}">{{verdict}}</span></td>
     <td class="url">{{url}}<br><span class="muted">{{required}}{{#policyProbe}}, policy probe{{/policyProbe}}</span> <span class="muted">{{policy}}</span> <span class="viol">{{violations}}</span></td>
     <td>{{services}}</td>
-    <td>{{reason}}<details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details></td></tr>
+    <td>{{reason}} <span class="muted">{{decidedBy}}</span><details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details></td></tr>
     {{/results}}</table></section>
     {{/routes}}
     <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{meaning}}</td></tr>{{/legend}}</table></section>

@@ -19,16 +19,40 @@ public enum MarkdownReport {
             let counts = Verdict.allCases.map { String(route.verdicts[$0.rawValue] ?? 0) }
             out.append("| \(cell(route.route)) | \(cell(info?.proxy ?? "direct")) | " + counts.joined(separator: " | ") + " |")
         }
+        if !report.conflicts.isEmpty {
+            out.append("")
+            out.append("## Conflicts by the proxy that must change (\(report.summary.conflictErrors) errors)")
+            for group in ConflictGroups.byHop(report.conflicts) {
+                out.append("")
+                out.append("### \(cell(group.hop.name))\(group.hop.proxy.map { " (\(cell($0)))" } ?? "")")
+                out.append("")
+                out.append("| Kind | Severity | Endpoints | Example |")
+                out.append("|---|---|---:|---|")
+                for kind in group.byKind {
+                    out.append("| \(kind.kind.rawValue) | \(kind.severity.rawValue) | \(kind.conflicts.count) | \(cell(kind.conflicts.first?.explanation ?? "")) |")
+                }
+                for kind in group.byKind {
+                    guard let fix = kind.conflicts.first?.remediation else { continue }
+                    out.append("")
+                    out.append("Fix for \(kind.kind.rawValue) (e.g. \(cell(kind.conflicts.first?.endpoint.url ?? ""))):")
+                    out.append("")
+                    out.append("```")
+                    out.append(fix.replacingOccurrences(of: "```", with: "` ` `"))
+                    out.append("```")
+                }
+            }
+        }
         let failing = report.results.filter(\.failsRequirement)
         if !failing.isEmpty {
             out.append("")
             out.append("## Failing required endpoints")
             out.append("")
-            out.append("| Route | URL | Verdict | Policy | Reason |")
-            out.append("|---|---|---|---|---|")
+            out.append("| Route | URL | Verdict | Policy | Decided by | Reason |")
+            out.append("|---|---|---|---|---|---|")
             for result in failing {
                 let policy = result.policyViolations.isEmpty ? "" : "violates " + result.policyViolations.map(\.rawValue).joined(separator: ", ")
-                out.append("| \(cell(result.route)) | \(cell(result.url)) | \(result.verdict.rawValue) | \(policy) | \(cell(result.reason)) |")
+                let decided = result.decidedBy.map { "\($0.hop) (\($0.position))" } ?? ""
+                out.append("| \(cell(result.route)) | \(cell(result.url)) | \(result.verdict.rawValue) | \(policy) | \(cell(decided)) | \(cell(result.reason)) |")
             }
         }
         if !report.skipped.isEmpty {

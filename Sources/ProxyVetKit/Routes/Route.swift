@@ -29,6 +29,14 @@ public struct ProxyCredentials: Sendable, Equatable, CustomStringConvertible, Cu
     public var debugDescription: String { description }
 }
 
+/// Why a route is in the check.
+public enum RouteOrigin: String, Codable, Sendable {
+    /// Declared in the config or with --proxy / --direct.
+    case configured
+    /// A proxy (or DIRECT) that the PAC file named and the config does not know.
+    case pac
+}
+
 /// The kind of proxy a route goes through.
 public enum ProxyKind: String, Codable, Sendable {
     case http, https, socks5h, socks5, direct
@@ -43,9 +51,27 @@ public struct Route: Sendable, Equatable {
     public var credentials: ProxyCredentials?
     /// Trust anchors for an https proxy's own certificate.
     public var caBundle: String?
+    /// The configured proxy this one forwards to (a chain: branch → parent → gateway).
+    public var upstream: String?
+    /// Names this proxy writes in Via headers and error pages (Squid's visible_hostname); the URL's host is implied.
+    public var aliases: [String] = []
+    /// How the route came to be probed: declared in the config or on the command line, or an address a PAC named.
+    public var origin: RouteOrigin = .configured
 
-    public init(name: String, kind: ProxyKind, proxyURL: String?, credentials: ProxyCredentials? = nil, caBundle: String? = nil) {
+    public init(name: String, kind: ProxyKind, proxyURL: String?, credentials: ProxyCredentials? = nil, caBundle: String? = nil,
+                upstream: String? = nil) {
         self.name = name; self.kind = kind; self.proxyURL = proxyURL; self.credentials = credentials; self.caBundle = caBundle
+        self.upstream = upstream
+    }
+
+    /// The proxy's host, for matching Via entries and PAC answers.
+    public var proxyHost: String? {
+        proxyURL.flatMap { URLComponents(string: $0)?.host?.lowercased() }
+    }
+
+    /// The proxy's port.
+    public var proxyPort: Int? {
+        proxyURL.flatMap { URLComponents(string: $0)?.port }
     }
 
     /// The route with no proxy.

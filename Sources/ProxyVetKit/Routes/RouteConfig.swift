@@ -1,14 +1,23 @@
 import Foundation
 
-/// The routes a check probes, from a config file and the command line.
+/// The routes a check probes and how they fit together, from a config file and the command line.
 ///
 /// Config shape (version 1):
 /// ```yaml
 /// version: 1
 /// proxies:
-///   edge:  { url: "http://proxy1.corp.example:3128" }
-///   auth:  { url: "http://proxy2.corp.example:8080", credentials: { username: svc-probe, passwordEnv: PROXY_PASS } }
-///   vault: { url: "https://proxy3.corp.example:8443", caBundle: /etc/ssl/corp-proxy-ca.pem, credentials: { file: /etc/proxyvet/vault.cred } }
+///   edge:    { url: "http://proxy1.corp.example:3128" }
+///   auth:    { url: "http://proxy2.corp.example:8080", credentials: { username: svc-probe, passwordEnv: PROXY_PASS } }
+///   vault:   { url: "https://proxy3.corp.example:8443", caBundle: /etc/ssl/corp-proxy-ca.pem, credentials: { file: /etc/proxyvet/vault.cred } }
+///   branch:  { url: "http://10.1.0.1:3128", upstream: parent, via: [branch1.corp.example] }
+///   parent:  { url: "http://10.0.0.2:3128" }
+/// groups:
+///   egress-pair: [edge, edge2]
+/// pac: "http://wpad.corp.example/proxy.pac"   # or a file path
+/// default: edge                                 # the route devices use when there is no PAC
+/// environment: false                            # true: devices use HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+/// expectedIssuers: ["Microsoft*", "DigiCert*"]  # CAs expected to issue the services' certificates
+/// resolve: ["host:443:127.0.0.1"]               # pinned addresses for direct probes (like curl --resolve)
 /// direct: false
 /// ```
 public struct RouteConfig: Sendable {
@@ -16,6 +25,18 @@ public struct RouteConfig: Sendable {
 
     public var routes: [Route]
     public var includeDirect: Bool
+    /// Proxies that should behave the same (a load-balanced or failover pair), by route name.
+    public var groups: [String: [String]] = [:]
+    /// Where devices get their PAC file (a path or an http(s) URL).
+    public var pac: String?
+    /// The route devices use when there is no PAC.
+    public var defaultRoute: String?
+    /// Devices use the proxy environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+    public var useEnvironment = false
+    /// Issuer name patterns expected for the services' certificates; any other issuer is interception.
+    public var expectedIssuers: [String] = []
+    /// `host:port:address` pins for probes that resolve names themselves (direct).
+    public var resolve: [String] = []
 
     public init(routes: [Route] = [], includeDirect: Bool = false) {
         self.routes = routes; self.includeDirect = includeDirect
@@ -32,36 +53,93 @@ public struct RouteConfig: Sendable {
 
     static func parse(_ text: String, file: String, environment: [String: String]) throws -> RouteConfig {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["version", "proxies", "direct"], what: "the config")
-        let version = try top.required("version", in: "the config", at: root).int(what: "version")
-        guard version == formatVersion, let versionNode = top["version"] else {
-            throw root.error("unsupported config version \(version) (this ProxyVet reads version \(formatVersion))")
+        let top = try root.mapping(allowed: ["version", "proxies", "direct", "groups", "pac", "default", "environment",
+                                             "expectedIssuers", "resolve"], what: "the config")
+        let versionNode = try top.required("version", in: "the config", at: root)
+        let version = try versionNode.int(what: "version")
+        guard version == formatVersion else {
+            throw versionNode.error("unsupported config version \(version) (this ProxyVet reads version \(formatVersion))")
         }
-        _ = versionNode
         let baseDir = URL(fileURLWithPath: file).deletingLastPathComponent()
-        func resolve(_ path: String) -> String {
+        func resolvePath(_ path: String) -> String {
             path.hasPrefix("/") ? path : baseDir.appendingPathComponent(path).standardizedFileURL.path
         }
-        var routes: [Route] = []
+        var config = RouteConfig()
+        var upstreamLines: [String: YAMLValue] = [:]
         if let proxies = top["proxies"] {
             for entry in try proxies.namedEntries(what: "proxies") {
                 let what = "proxy \(entry.name)"
-                let map = try entry.value.mapping(allowed: ["url", "credentials", "caBundle"], what: what)
+                let map = try entry.value.mapping(allowed: ["url", "credentials", "caBundle", "upstream", "via"], what: what)
                 let urlNode = try map.required("url", in: what, at: entry.value)
                 var route = try Route.parse(name: entry.name, url: try urlNode.string(what: "url"), file: file, line: urlNode.line)
                 if let ca = map["caBundle"] {
-                    let path = resolve(try ca.string(what: "caBundle"))
+                    let path = resolvePath(try ca.string(what: "caBundle"))
                     guard FileManager.default.isReadableFile(atPath: path) else { throw ca.error("\(what): caBundle \(path) cannot be read") }
                     route.caBundle = path
                 }
                 if let credentialsNode = map["credentials"] {
-                    route.credentials = try credentials(credentialsNode, what: what, environment: environment, resolve: resolve)
+                    route.credentials = try credentials(credentialsNode, what: what, environment: environment, resolve: resolvePath)
                 }
-                routes.append(route)
+                if let upstream = map["upstream"] {
+                    route.upstream = try upstream.string(what: "upstream")
+                    upstreamLines[entry.name] = upstream
+                }
+                route.aliases = try map["via"]?.strings(what: "via").map { $0.lowercased() } ?? []
+                guard !config.routes.contains(where: { $0.name == entry.name }) else {
+                    throw entry.value.error("proxy \(entry.name) is declared twice")
+                }
+                config.routes.append(route)
             }
         }
-        let direct = try top["direct"]?.bool(what: "direct") ?? false
-        return RouteConfig(routes: routes, includeDirect: direct)
+        let names = Set(config.routes.map(\.name))
+        func known(_ name: String) -> String { names.sorted().joined(separator: ", ") }
+        for route in config.routes {
+            guard let upstream = route.upstream, let node = upstreamLines[route.name] else { continue }
+            guard names.contains(upstream) else {
+                throw node.error("proxy \(route.name): unknown upstream \"\(upstream)\" (known: \(known(upstream)))")
+            }
+            // A chain must end: follow upstreams at most as many steps as there are proxies.
+            var seen = [route.name]
+            var next: String? = upstream
+            while let hop = next {
+                guard !seen.contains(hop) else {
+                    throw node.error("proxy \(route.name): the upstream chain loops (\((seen + [hop]).joined(separator: " → ")))")
+                }
+                seen.append(hop)
+                next = config.routes.first { $0.name == hop }?.upstream
+            }
+        }
+        if let groups = top["groups"] {
+            for entry in try groups.namedEntries(what: "groups") {
+                let members = try entry.value.strings(what: "group \(entry.name)")
+                guard members.count >= 2 else { throw entry.value.error("group \(entry.name) needs at least two proxies") }
+                for member in members where !names.contains(member) {
+                    throw entry.value.error("group \(entry.name): unknown proxy \"\(member)\" (known: \(known(member)))")
+                }
+                config.groups[entry.name] = members
+            }
+        }
+        if let pac = top["pac"] {
+            let text = try pac.string(what: "pac")
+            config.pac = text.contains("://") ? text : resolvePath(text)
+        }
+        if let node = top["default"] {
+            let name = try node.string(what: "default")
+            guard names.contains(name) || name == "direct" else {
+                throw node.error("default route \"\(name)\" is not a configured proxy (known: \(known(name)))")
+            }
+            config.defaultRoute = name
+        }
+        config.useEnvironment = try top["environment"]?.bool(what: "environment") ?? false
+        config.expectedIssuers = try top["expectedIssuers"]?.strings(what: "expectedIssuers") ?? []
+        if let node = top["resolve"] {
+            config.resolve = try node.strings(what: "resolve")
+            for entry in config.resolve where entry.split(separator: ":").count < 3 {
+                throw node.error("resolve entry \"\(entry)\" must be host:port:address")
+            }
+        }
+        config.includeDirect = try top["direct"]?.bool(what: "direct") ?? false
+        return config
     }
 
     private static func credentials(_ node: YAMLValue, what: String, environment: [String: String],
@@ -105,7 +183,7 @@ public struct RouteConfig: Sendable {
         if direct { includeDirect = true }
     }
 
-    /// Every route to probe, direct last when asked for.
+    /// Every configured route, direct last when asked for.
     public var allRoutes: [Route] {
         includeDirect && !routes.contains(where: { $0.name == "direct" }) ? routes + [.direct] : routes
     }

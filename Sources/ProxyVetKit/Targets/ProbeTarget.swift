@@ -24,6 +24,8 @@ public struct ProbeTarget: Codable, Sendable, Equatable {
     public var policy: [PolicyTag]
     /// A synthesized name under a wildcard: what matters is the proxy's decision, the name need not exist.
     public var policyProbe: Bool
+    /// Issuer patterns the lists expect on this target's certificate.
+    public var expectedIssuers: [String] = []
 
     /// Service names for display, deduplicated.
     public var services: [String] {

@@ -44,12 +44,15 @@ public struct TargetPlanner: Sendable {
                                 existing.required = existing.required || endpoint.required
                                 existing.policy = Array(Set(existing.policy).union(tags)).sorted()
                                 existing.policyProbe = existing.policyProbe && host.policyProbe
+                                existing.expectedIssuers = Array(Set(existing.expectedIssuers + list.expectedIssuers)).sorted()
                                 byURL[url] = existing
                             } else {
                                 order.append(url)
-                                byURL[url] = ProbeTarget(url: url, scheme: scheme, host: host.name, port: port,
+                                var target = ProbeTarget(url: url, scheme: scheme, host: host.name, port: port,
                                                          requiredBy: [requirement], required: endpoint.required,
                                                          policy: tags, policyProbe: host.policyProbe)
+                                target.expectedIssuers = list.expectedIssuers
+                                byURL[url] = target
                             }
                         }
                     }

@@ -27,10 +27,13 @@ public struct ProbeContext: Sendable {
     public var viaProxy: Bool
     public var proxyIsHTTPS: Bool
     public var policyProbe: Bool
+    /// Issuer name patterns (`*` wildcards) expected for the target's certificate; any other issuer is interception.
+    public var expectedIssuers: [String]
 
-    public init(scheme: String, host: String, port: Int, viaProxy: Bool, proxyIsHTTPS: Bool = false, policyProbe: Bool = false) {
+    public init(scheme: String, host: String, port: Int, viaProxy: Bool, proxyIsHTTPS: Bool = false, policyProbe: Bool = false,
+                expectedIssuers: [String] = []) {
         self.scheme = scheme; self.host = host; self.port = port; self.viaProxy = viaProxy
-        self.proxyIsHTTPS = proxyIsHTTPS; self.policyProbe = policyProbe
+        self.proxyIsHTTPS = proxyIsHTTPS; self.policyProbe = policyProbe; self.expectedIssuers = expectedIssuers
     }
 }
 
@@ -132,7 +135,14 @@ public enum Classifier {
             if let certificate = e.certificate, let verify = e.verifyResult {
                 let bumped = e.responses.contains(where: isProxyGenerated)
                 let nameProblem = !certificateCovers(certificate, host: context.host)
-                base.intercepted = untrustedIssuer.contains(verify) || bumped
+                let issuerName = commonName(certificate.issuer)
+                // An inspection CA that this machine trusts still shows: its name is not among the expected issuers.
+                let unexpectedIssuer = !context.expectedIssuers.isEmpty && verify == 0
+                    && !context.expectedIssuers.contains { HostPattern($0).matchesText(issuerName) }
+                base.intercepted = untrustedIssuer.contains(verify) || bumped || unexpectedIssuer
+                if unexpectedIssuer && !bumped {
+                    return verdict(.tlsIntercepted, "the certificate for \(context.host) was issued by \(issuerName), which this machine trusts but which is not an issuer expected for the service (\(context.expectedIssuers.joined(separator: ", "))): the connection is inspected")
+                }
                 if base.intercepted {
                     // A proxy that inspects and then refuses: the refusal is what the user must fix first.
                     if let response = e.responses.last, bumped,

@@ -88,9 +88,9 @@ struct Check: ParsableCommand {
         settings.timeout = timeout
         settings.connectTimeout = connectTimeout ?? min(5, timeout)
         settings.caBundle = caBundle
-        let runner = CheckRunner(lists: allowLists, routes: routes, settings: settings, tenant: tenant)
+        let runner = CheckRunner(lists: allowLists, config: routeConfig, settings: settings, tenant: tenant)
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
-        let report = runner.run { done, total in
+        let report = try runner.run { done, total in
             guard showProgress, done == total || done % 25 == 0 else { return }
             FileHandle.standardError.write(Data("\rprobes \(done)/\(total)".utf8) + (done == total ? Data("\n".utf8) : Data()))
         }

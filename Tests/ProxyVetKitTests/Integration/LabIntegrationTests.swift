@@ -22,7 +22,7 @@ struct LabIntegrationTests {
                              })], contentHash: "")
         var wanted = routes
         wanted.append(Route(name: "tiny", kind: .http, proxyURL: lab.proxies["tiny"]))
-        return CheckRunner(lists: [list], routes: wanted, settings: lab.settings()).run()
+        return try? CheckRunner(lists: [list], routes: wanted, settings: lab.settings()).run()
     }()
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {

@@ -40,9 +40,9 @@ struct ReportTests {
         #expect(rows.count == 1)
         #expect(!md.contains("<script>"))
         #expect(!md.contains("\u{7}"))
-        // Unescaped pipes in a row would add columns: 5 cells → 6 unescaped pipes.
+        // Unescaped pipes in a row would add columns: 6 cells → 7 unescaped pipes.
         let row = String(rows[0]).replacingOccurrences(of: "\\|", with: "")
-        #expect(row.filter { $0 == "|" }.count == 6)
+        #expect(row.filter { $0 == "|" }.count == 7)
     }
 
     @Test("no format carries the password")

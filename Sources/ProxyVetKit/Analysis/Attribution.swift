@@ -1,0 +1,108 @@
+import Foundation
+
+/// Which hop decided a result, and how ProxyVet knows.
+public struct HopAttribution: Codable, Sendable, Equatable {
+    /// The route name of the proxy that decided, or `origin` when the failure is beyond the last proxy.
+    public var hop: String
+    /// The hop's proxy URL (never credentials); nil for the origin.
+    public var proxy: String?
+    /// `the proxy`, `first hop`, `hop 2 of 3`, `last hop (3 of 3)`, `origin`.
+    public var position: String
+    /// `evidence` (the answer names the hop), `comparison` (hops probed on their own), `inferred`.
+    public var method: String
+    /// `high`, `medium`, `low`.
+    public var confidence: String
+    /// How the attribution was made, in words.
+    public var detail: String
+}
+
+/// All results of a check, by route and URL, for cross-route analysis.
+public struct ResultIndex: Sendable {
+    private var byRoute: [String: [String: ProbeResult]] = [:]
+
+    public init(_ results: [ProbeResult]) {
+        for result in results { byRoute[result.route, default: [:]][result.url] = result }
+    }
+
+    public subscript(route: String, url: String) -> ProbeResult? { byRoute[route]?[url] }
+}
+
+/// Attributes a failing result to the hop that caused it.
+///
+/// 1. Failures beyond every proxy (origin down, name unknown, origin's certificate) go to the origin when the last
+///    hop on its own shows the same.
+/// 2. An answer that names its generator (Squid's "Generated ... by HOST" footer, a Via pseudonym declared as a
+///    proxy's `via:` alias) is evidence.
+/// 3. Otherwise later hops probed on their own are compared: the deepest hop that reproduces the verdict decides;
+///    if no later hop does, the first hop does.
+/// 4. When a later hop cannot be reached from here, the attribution is inferred and says so.
+public enum Attributor {
+    /// Verdicts that describe something beyond the proxies (the origin or its network).
+    static let beyondProxies: Set<Verdict> = [.upstreamUnreachable, .dnsFailure, .tlsFailed, .timeout, .dropped, .protocolError]
+
+    public static func attribute(_ result: ProbeResult, topology: Topology, index: ResultIndex) -> HopAttribution? {
+        guard result.verdict != .allowed || !result.policyViolations.isEmpty else { return nil }
+        let chain = topology.chain(of: result.route)
+        guard let route = topology.route(result.route) ?? (result.route == "direct" ? .direct : nil) else { return nil }
+        func make(_ hop: String, _ method: String, _ confidence: String, _ detail: String) -> HopAttribution {
+            HopAttribution(hop: hop, proxy: topology.route(hop)?.proxyURL, position: topology.position(of: hop, in: result.route),
+                           method: method, confidence: confidence, detail: detail)
+        }
+        if route.kind == .direct {
+            return HopAttribution(hop: "direct", proxy: nil, position: "no proxy", method: "evidence", confidence: "high",
+                                  detail: "no proxy on this route: the failure is in direct egress (firewall, DNS) or at the origin")
+        }
+        if result.verdict == .proxyUnreachable {
+            return make(result.route, "evidence", "high", "the first hop itself could not be reached: \(result.reason)")
+        }
+        let sameOutcome: (ProbeResult) -> Bool = { other in
+            other.verdict == result.verdict && Set(other.policyViolations) == Set(result.policyViolations)
+        }
+        let later = Array(chain.dropFirst())
+        let own = later.map { (hop: $0, result: index[$0, result.url]) }
+        let reachable = own.filter { $0.result.map { $0.verdict != .proxyUnreachable } ?? false }
+        let unreachable = own.filter { $0.result.map { $0.verdict == .proxyUnreachable } ?? true }.map(\.hop)
+
+        // 1. Beyond the proxies.
+        if beyondProxies.contains(result.verdict) && result.evidence.proxyError.map({ !isProxyPolicyError($0) }) ?? true
+            && result.policyViolations.isEmpty {
+            if later.isEmpty {
+                return HopAttribution(hop: "origin", proxy: nil, position: "origin", method: "evidence", confidence: "high",
+                                      detail: "the proxy passed the request on; the failure is beyond it: \(result.reason)")
+            }
+            if let last = own.last, let lastResult = last.result, sameOutcome(lastResult) {
+                return HopAttribution(hop: "origin", proxy: nil, position: "origin", method: "comparison", confidence: "high",
+                                      detail: "the last hop \(last.hop) on its own shows the same (\(lastResult.verdict.rawValue)), so the failure is beyond the proxies")
+            }
+        }
+
+        // 2. The answer names the hop that generated it.
+        if let generator = result.evidence.generatedBy, let hop = topology.hop(named: generator, among: chain) {
+            return make(hop, "evidence", "high", "the answer was generated by \(generator) (\(hop)), \(topology.position(of: hop, in: result.route))")
+        }
+
+        // 3. Compare with later hops probed on their own.
+        if later.isEmpty {
+            return make(result.route, "evidence", "high", "a single proxy: its own answer decided (\(result.reason))")
+        }
+        if let deepest = reachable.last(where: { $0.result.map(sameOutcome) ?? false }) {
+            let next = own.drop { $0.hop != deepest.hop }.dropFirst().first
+            let sure = next.map { $0.result.map { $0.verdict != .proxyUnreachable } ?? false } ?? true
+            return make(deepest.hop, "comparison", sure ? "high" : "medium",
+                        "\(deepest.hop) on its own gives the same \(result.verdict.rawValue)"
+                        + (next.map { sure ? ", \($0.hop) beyond it does not" : ", \($0.hop) beyond it cannot be probed from here" } ?? ""))
+        }
+        if unreachable.isEmpty {
+            let others = reachable.map { "\($0.hop): \($0.result?.verdict.rawValue ?? "?")" }.joined(separator: ", ")
+            return make(result.route, "comparison", "high", "every later hop on its own allows it (\(others)), so the first hop decides")
+        }
+        // 4. Later hops cannot be probed from here.
+        return make(result.route, "inferred", "low",
+                    "\(unreachable.joined(separator: ", ")) cannot be probed from here and the answer names no hop; attributed to the first hop, which returned it")
+    }
+
+    /// Squid error tags that are a proxy's policy decision rather than a failure beyond it.
+    static func isProxyPolicyError(_ tag: String) -> Bool {
+        ["ERR_ACCESS_DENIED", "ERR_CACHE_ACCESS_DENIED", "ERR_FORWARDING_DENIED", "ERR_TOO_BIG"].contains(tag)
+    }
+}
