@@ -7,6 +7,7 @@ One process per role (started by Scripts/lab/lab):
   hang     NET.3 :443 and :80        accepts and reads, never answers (closes after 60 s)
   expired  NET.5 :443 (TLS)          like origin, but its certificates expired 2 days ago
   reset    NET.6 :443 and :80        accepts, waits for the first bytes, then closes with a TCP RST
+  pac      NET.1 :8081               serves DIR/proxy.pac at /proxy.pac (application/x-ns-proxy-autoconfig)
 
 TLS roles present, through an SNI callback, a leaf certificate made on demand for
 the requested name (SAN = that DNS name), signed by the lab origin CA
@@ -31,10 +32,17 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+# `cryptography` is imported by load_crypto(), for the TLS roles only: the import costs ~0.3 s of CPU,
+# and the lab starts six of these processes at once.
+x509 = hashes = serialization = ec = ExtendedKeyUsageOID = NameOID = None
+
+
+def load_crypto():
+    global x509, hashes, serialization, ec, ExtendedKeyUsageOID, NameOID
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HANG_SECONDS = 60
 IO_TIMEOUT = 30
@@ -181,6 +189,45 @@ class OriginHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
 
 
+class PacHandler(BaseHTTPRequestHandler):
+    """Serves the lab PAC file, read from disk on every request; any other path is 404."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IO_TIMEOUT
+    pac_path = None  # set by main()
+
+    def version_string(self):
+        return "proxyvet-lab-pac"
+
+    def log_message(self, fmt, *args):
+        log("%s %s" % (self.client_address[0], fmt % args))
+
+    def _answer(self, with_body=True):
+        path = self.path.split("?", 1)[0]
+        body, status, ctype = b"not found\n", 404, "text/plain"
+        if path == "/proxy.pac":
+            try:
+                with open(self.pac_path, "rb") as f:
+                    body, status, ctype = f.read(), 200, "application/x-ns-proxy-autoconfig"
+            except OSError as exc:
+                body, status = ("cannot read the PAC file: %s\n" % exc.strerror).encode(), 500
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def do_GET(self):
+        self._answer()
+
+    def do_HEAD(self):
+        self._answer(with_body=False)
+
+
 class HangHandler(socketserver.BaseRequestHandler):
     def handle(self):
         sock = self.request
@@ -241,7 +288,7 @@ def serve(server):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--role", required=True, choices=["origin", "hang", "expired", "reset"])
+    ap.add_argument("--role", required=True, choices=["origin", "hang", "expired", "reset", "pac"])
     ap.add_argument("--net", required=True, help="first three octets inside 127/8, e.g. 127.0.78")
     ap.add_argument("--dir", required=True, help="lab directory (holds origin-ca.crt/.key)")
     args = ap.parse_args()
@@ -249,12 +296,13 @@ def main():
     net = ipaddress.ip_address(args.net + ".1")
     if not net.is_loopback:
         sys.exit("origin.py: --net must be inside 127.0.0.0/8")
-    host_octet = {"origin": 1, "hang": 3, "expired": 5, "reset": 6}[args.role]
+    host_octet = {"origin": 1, "hang": 3, "expired": 5, "reset": 6, "pac": 1}[args.role]
     ip = "%s.%d" % (args.net, host_octet)
-    ports = {"origin": [443, 80], "hang": [443, 80], "expired": [443], "reset": [443, 80]}[args.role]
+    ports = {"origin": [443, 80], "hang": [443, 80], "expired": [443], "reset": [443, 80], "pac": [8081]}[args.role]
 
     servers = []
     if args.role in ("origin", "expired"):
+        load_crypto()
         factory = CertFactory(
             os.path.join(args.dir, "origin-ca.crt"),
             os.path.join(args.dir, "origin-ca.key"),
@@ -266,6 +314,9 @@ def main():
         servers.append(Server((ip, 443), tls_handler))
         if 80 in ports:
             servers.append(Server((ip, 80), OriginHandler))
+    elif args.role == "pac":
+        handler = type("LabPacHandler", (PacHandler,), {"pac_path": os.path.join(args.dir, "proxy.pac")})
+        servers.append(Server((ip, 8081), handler))
     elif args.role == "hang":
         for port in ports:
             servers.append(Server((ip, port), HangHandler))

@@ -51,10 +51,28 @@ public struct ConflictAnalyzer: Sendable {
         for target in targets {
             conflicts += chainConflicts(target) + groupConflicts(target) + routeConflicts(target) + pacConflicts(target) + policyConflicts(target)
         }
-        return conflicts.sorted {
+        return Self.merged(conflicts).sorted {
             ($0.severity, $0.hop.name, $0.kind.rawValue, $0.endpoint.url, $0.routes.joined(separator: ","))
                 < ($1.severity, $1.hop.name, $1.kind.rawValue, $1.endpoint.url, $1.routes.joined(separator: ","))
         }
+    }
+
+    /// One conflict per kind, hop and endpoint: chains sharing a parent report its refusal once, with every route involved.
+    static func merged(_ conflicts: [Conflict]) -> [Conflict] {
+        var order: [String] = []
+        var byKey: [String: Conflict] = [:]
+        for conflict in conflicts {
+            let key = "\(conflict.kind.rawValue)|\(conflict.hop.name)|\(conflict.endpoint.url)"
+            if var existing = byKey[key] {
+                for route in conflict.routes where !existing.routes.contains(route) { existing.routes.append(route) }
+                existing.severity = min(existing.severity, conflict.severity)
+                byKey[key] = existing
+            } else {
+                order.append(key)
+                byKey[key] = conflict
+            }
+        }
+        return order.compactMap { byKey[$0] }
     }
 
     private func conflict(_ kind: Conflict.Kind, _ target: ProbeTarget, severity: Conflict.Severity? = nil, routes: [String], hop: String,
@@ -68,7 +86,8 @@ public struct ConflictAnalyzer: Sendable {
 
     private func chainConflicts(_ target: ProbeTarget) -> [Conflict] {
         var found: [Conflict] = []
-        for route in topology.routes where route.upstream != nil {
+        // Chains seen from their entry: a hop-only proxy's own chain is part of a longer one already looked at.
+        for route in topology.routes where route.upstream != nil && !topology.hopOnly.contains(route.name) {
             guard let result = index[route.name, target.url], let attribution = attributions[route.name]?[target.url],
                   attribution.hop != route.name, attribution.hop != "origin", Self.refusals.contains(result.verdict) else { continue }
             let chain = topology.chain(of: route.name)
@@ -128,16 +147,15 @@ public struct ConflictAnalyzer: Sendable {
 
     // MARK: Routes
 
-    /// Routes that should both work: the device routes when declared, otherwise every route that is not only a hop.
-    private func candidateRoutes() -> [String] {
-        let names = topology.routes.map(\.name) + (routing?.extraRoutes.map(\.name) ?? [])
-        return names.filter { name in
-            routing.map { $0.deviceRoutes.contains(name) } ?? !topology.hopOnly.contains(name)
-        }
+    /// Routes that should both work for a target: the alternatives devices are given for it when device routing is
+    /// declared, otherwise every route that is not only another proxy's upstream.
+    private func candidateRoutes(for target: ProbeTarget) -> [String] {
+        if let routing { return routing.choices[target.url]?.routes ?? [] }
+        return topology.routes.map(\.name).filter { !topology.hopOnly.contains($0) }
     }
 
     private func routeConflicts(_ target: ProbeTarget) -> [Conflict] {
-        let candidates = candidateRoutes()
+        let candidates = candidateRoutes(for: target)
         var found: [Conflict] = []
         for refusing in candidates {
             guard let bad = index[refusing, target.url], Self.refusals.contains(bad.verdict) else { continue }

@@ -11,7 +11,7 @@ final class FakeProxy: @unchecked Sendable {
         case reply(String)
         /// Answers CONNECT with 200, then sends these bytes through the "tunnel" and closes.
         case connectThen(String)
-        /// Closes at once with a TCP reset.
+        /// Reads the request, then closes with a TCP reset.
         case reset
         /// Reads and never answers (until `holdSeconds` or stop).
         case silence
@@ -85,6 +85,9 @@ final class FakeProxy: @unchecked Sendable {
         defer { close(fd) }
         switch behaviour {
         case .reset:
+            // Reset after the request arrives: a reset during accept races with the client's connect and would
+            // sometimes read as "could not connect" instead of a dropped connection.
+            _ = readRequest(fd)
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         case let .reply(text):

@@ -23,3 +23,13 @@ struct VerdictDocumentationTests {
         for key in evidence.keys { #expect(schema.contains("`\(key)`"), "evidence.\(key)") }
     }
 }
+
+/// The README's conflict table must say what the code says.
+@Suite("Conflict documentation")
+struct ConflictDocumentationTests {
+    @Test("the README has one row per conflict kind", arguments: Conflict.Kind.allCases)
+    func readmeRow(_ kind: Conflict.Kind) throws {
+        let readme = try String(contentsOf: TestFiles.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("| `\(kind.rawValue)` | \(kind.meaning) |"))
+    }
+}
