@@ -109,7 +109,9 @@ public enum HTMLReport {
             "services": result.services.joined(separator: ", "),
             "reason": result.reason,
             "decidedBy": result.decidedBy.map { "decided by \($0.hop) (\($0.position))" } ?? "",
-            "facts": facts,
+            // Evidence on demand for what needs attention; clean results keep the page small (the JSON has everything).
+            "facts": result.verdict == .allowed && result.policyViolations.isEmpty ? [] : facts,
+            "hasFacts": !(result.verdict == .allowed && result.policyViolations.isEmpty),
         ]
     }
 
@@ -167,7 +169,7 @@ public enum HTMLReport {
     {{#results}}<tr><td><span class="v{{#good}} good{{/good}}">{{verdict}}</span></td>
     <td class="url">{{url}}<br><span class="muted">{{required}}{{#policyProbe}}, policy probe{{/policyProbe}}</span> <span class="muted">{{policy}}</span> <span class="viol">{{violations}}</span></td>
     <td>{{services}}</td>
-    <td>{{reason}} <span class="muted">{{decidedBy}}</span><details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details></td></tr>
+    <td>{{reason}} <span class="muted">{{decidedBy}}</span>{{#hasFacts}}<details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details>{{/hasFacts}}</td></tr>
     {{/results}}</table></section>
     {{/routes}}
     <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{meaning}}</td></tr>{{/legend}}</table></section>
