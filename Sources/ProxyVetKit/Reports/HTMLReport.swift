@@ -43,10 +43,11 @@ public enum HTMLReport {
                         "count": kind.conflicts.count,
                         "meaning": kind.kind.meaning,
                         "remediation": kind.conflicts.first?.remediation ?? "",
-                        "items": kind.conflicts.map { conflict -> [String: Any] in
-                            ["url": conflict.endpoint.url, "routes": conflict.routes.joined(separator: ", "),
-                             "explanation": conflict.explanation, "evidence": conflict.evidence, "remediation": conflict.remediation]
-                        },
+                        // The first few endpoints in view, the rest folded: a hop can have hundreds.
+                        "items": kind.conflicts.prefix(Self.conflictsInView).map(item),
+                        "rest": kind.conflicts.dropFirst(Self.conflictsInView).map(item),
+                        "restCount": max(0, kind.conflicts.count - Self.conflictsInView),
+                        "hasRest": kind.conflicts.count > Self.conflictsInView,
                     ]
                 },
             ]
@@ -76,6 +77,14 @@ public enum HTMLReport {
             "routes": routes,
             "legend": Verdict.allCases.map { ["verdict": $0.rawValue, "meaning": $0.meaning] },
         ]
+    }
+
+    /// Endpoints listed per conflict kind before the rest is folded.
+    static let conflictsInView = 5
+
+    static func item(_ conflict: Conflict) -> [String: Any] {
+        ["url": conflict.endpoint.url, "routes": conflict.routes.joined(separator: ", "),
+         "explanation": conflict.explanation, "evidence": conflict.evidence, "remediation": conflict.remediation]
     }
 
     static func row(_ result: ProbeResult) -> [String: Any] {
@@ -152,7 +161,8 @@ public enum HTMLReport {
     {{#conflictGroups}}<h3>{{hop}} <span class="muted">{{proxy}} {{product}} — {{count}}</span></h3>
     <table><tr><th>Kind</th><th>Endpoints</th><th>Fix</th></tr>
     {{#kinds}}<tr><td><span class="v{{^error}} warn{{/error}}">{{kind}}</span><br><span class="muted">{{severity}}, {{count}}</span><br><span class="muted">{{meaning}}</span></td>
-    <td>{{#items}}<details><summary class="url">{{url}}</summary><p>{{explanation}}</p><p class="muted">routes: {{routes}}</p><p class="muted">{{evidence}}</p></details>{{/items}}</td>
+    <td>{{#items}}<details><summary class="url">{{url}}</summary><p>{{explanation}}</p><p class="muted">routes: {{routes}}</p><p class="muted">{{evidence}}</p></details>{{/items}}
+    {{#hasRest}}<details><summary>{{restCount}} more endpoints</summary>{{#rest}}<details><summary class="url">{{url}}</summary><p>{{explanation}}</p><p class="muted">routes: {{routes}}</p><p class="muted">{{evidence}}</p></details>{{/rest}}</details>{{/hasRest}}</td>
     <td><pre>{{remediation}}</pre></td></tr>{{/kinds}}
     </table>{{/conflictGroups}}
     </section>
