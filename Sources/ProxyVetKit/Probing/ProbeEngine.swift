@@ -47,6 +47,8 @@ public final class ProbeEngine {
     public let settings: ProbeSettings
     /// The most probes that were in flight through one proxy address at once, per address (for tests and benchmarks).
     public private(set) var peakInFlight: [String: Int] = [:]
+    /// Transfers (easy handles) alive; zero whenever `run` has returned.
+    let liveTransfers = Counter()
 
     public init(settings: ProbeSettings) {
         self.settings = settings
@@ -97,7 +99,7 @@ public final class ProbeEngine {
         }
 
         func start(_ index: Int, key: String, verifyPeer: Bool) {
-            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList) else {
+            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList, live: liveTransfers) else {
                 results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
                 done += 1
                 return

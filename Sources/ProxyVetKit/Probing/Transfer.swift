@@ -25,7 +25,8 @@ final class Transfer {
     /// Kept alive while libcurl may read it.
     private let resolve: CurlStringList?
 
-    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true, resolve: CurlStringList? = nil) {
+    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true, resolve: CurlStringList? = nil,
+          live: Counter? = nil) {
         guard Curl.initialized, let handle = curl_easy_init() else { return nil }
         self.index = index
         self.job = job
@@ -34,13 +35,19 @@ final class Transfer {
         self.handle = handle
         self.started = Date()
         self.bodyLimit = settings.bodyLimit
+        self.live = live
+        live?.add(1)
         configure(settings)
     }
 
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
+        live?.add(-1)
     }
+
+    /// The engine's count of transfers alive (each owns an easy handle): a run that ends above zero leaked one.
+    private let live: Counter?
 
     private func set(_ option: CURLoption, _ value: Int) {
         _ = CCurlShim_easy_setopt_long(handle, option, value)
@@ -226,4 +233,13 @@ extension ResponseHead {
                           value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
     }
+}
+
+/// A thread-safe count.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add(_ delta: Int) { lock.withLock { count += delta } }
+    var value: Int { lock.withLock { count } }
 }

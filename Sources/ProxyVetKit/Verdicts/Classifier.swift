@@ -42,7 +42,7 @@ public enum Classifier {
     // libcurl result codes (curl/curl.h), named here so the rules read as the man page does.
     static let couldntResolveProxy = 5, couldntResolveHost = 6, couldntConnect = 7, weirdServerReply = 8
     static let timedOut = 28, sslConnectError = 35, gotNothing = 52, sendError = 55, recvError = 56
-    static let proxyHandshake = 97, unsupportedProtocol = 1, http2Error = 16
+    static let proxyHandshake = 97, unsupportedProtocol = 1, http2Error = 16, outOfMemory = 27
 
     // OpenSSL X509 verify results that mean "this chain does not lead to a CA I trust".
     static let untrustedIssuer: Set<Int> = [2, 18, 19, 20, 21, 27]
@@ -75,6 +75,12 @@ public enum Classifier {
             result.verdict = verdict
             result.reason = reason
             return result
+        }
+
+        // 0. An answer whose headers never end is not an answer, whatever status it started with. libcurl 7.88 stops
+        //    at 300 KB of headers ("Too large response headers") or one header line over 100 KB (out of memory).
+        if e.curlMessage.contains("Too large response headers") || e.curlCode == outOfMemory {
+            return verdict(.protocolError, "the \(context.viaProxy ? "proxy" : "server") sent headers without end (\(e.curlMessage))")
         }
 
         // 1. The proxy's answer to CONNECT, when it refused the tunnel.

@@ -65,7 +65,7 @@ public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
         case .timeout: return "libcurl timed out after the TCP connection was up (waiting for the CONNECT answer, TLS or the response)."
         case .proxyUnreachable: return "libcurl could not resolve, connect to or complete TLS with the proxy; no response from it."
         case .dropped: return "Empty reply, reset or EOF with no HTTP answer (before or after the tunnel)."
-        case .protocolError: return "libcurl: weird server reply, HTTP/0.9, CONNECT answered without a status line, or TLS 'wrong version number' through an established tunnel."
+        case .protocolError: return "libcurl: weird server reply, HTTP/0.9, CONNECT answered without a status line, headers without end, or TLS 'wrong version number' through an established tunnel."
         }
     }
 }

@@ -25,6 +25,18 @@ struct HostileProxyTests {
         Case(name: "403 on CONNECT", behaviour: .reply("HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\nX-Squid-Error: ERR_ACCESS_DENIED 0\r\nContent-Length: 0\r\n\r\n"), url: "https://a.example.test/", expected: .blocked),
         Case(name: "302 on CONNECT", behaviour: .reply("HTTP/1.1 302 Found\r\nLocation: http://block.example.test/\r\nContent-Length: 0\r\n\r\n"), url: "https://a.example.test/", expected: .blockPage),
         Case(name: "one byte per second", behaviour: .trickle, url: "http://a.example.test/", expected: .timeout),
+        Case(name: "endless headers", behaviour: .endless(head: "HTTP/1.1 200 OK\r\n", chunk: "X-Filler: \(String(repeating: "a", count: 200))\r\n"),
+             url: "http://a.example.test/", expected: .protocolError),
+        Case(name: "one enormous header", behaviour: .endless(head: "HTTP/1.1 200 OK\r\nX-Huge: ", chunk: String(repeating: "b", count: 4096)),
+             url: "http://a.example.test/", expected: .protocolError),
+        Case(name: "endless body: read what is needed, then stop", behaviour: .endless(head: "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", chunk: String(repeating: "<p>x</p>", count: 512)),
+             url: "http://a.example.test/", expected: .allowed),
+        Case(name: "endless answer to CONNECT", behaviour: .endless(head: "HTTP/1.1 403 Forbidden\r\nServer: squid\r\n", chunk: "X-More: yes\r\n"),
+             url: "https://a.example.test/", expected: .protocolError),
+        Case(name: "redirect to itself (not followed)", behaviour: .reply("HTTP/1.1 302 Found\r\nLocation: http://a.example.test/\r\nContent-Length: 0\r\n\r\n"),
+             url: "http://a.example.test/", expected: .allowed),
+        Case(name: "proxy redirect loop on CONNECT", behaviour: .reply("HTTP/1.1 302 Found\r\nLocation: https://a.example.test/\r\nContent-Length: 0\r\n\r\n"),
+             url: "https://a.example.test/", expected: .blockPage),
     ]
 
     @Test("classified within the timeout", arguments: cases)
@@ -69,5 +81,31 @@ struct HostileProxyTests {
         #expect(evidence.count == 40)
         #expect(evidence.allSatisfy { $0.connectStatus == 403 })
         #expect(engine.peakInFlight[route.proxyKey] == 3)
+    }
+}
+
+/// Many probes through the engine leave no easy handle behind. Scripts/sanitize runs the long version
+/// (PROXYVET_LONG=1: 10,000 probes) under AddressSanitizer, whose leak checker also sees slists and buffers.
+@Suite("Engine resources")
+struct EngineResourceTests {
+    static let probes = ProcessInfo.processInfo.environment["PROXYVET_LONG"] == "1" ? 10_000 : 500
+
+    @Test("every transfer is freed after a run, including second looks at certificates and aborted bodies")
+    func noHandleLeft() throws {
+        let refusing = try FakeProxy(.reply("HTTP/1.1 403 Forbidden\r\nServer: squid\r\nContent-Length: 0\r\n\r\n"))
+        let endless = try FakeProxy(.endless(head: "HTTP/1.1 200 OK\r\n\r\n", chunk: String(repeating: "x", count: 1024)), holdSeconds: 3)
+        defer { refusing.stop(); endless.stop() }
+        var settings = ProbeSettings()
+        settings.timeout = 3
+        settings.perProxy = 32
+        let routes = [try Route.parse(name: "refusing", url: refusing.url), try Route.parse(name: "endless", url: endless.url)]
+        let jobs = (0..<Self.probes).map { index in
+            ProbeJob(route: routes[index % 10 == 0 ? 1 : 0], url: index % 10 == 0 ? "http://b\(index).example.test/" : "https://a\(index).example.test/")
+        }
+        let engine = ProbeEngine(settings: settings)
+        let evidence = engine.run(jobs)
+        #expect(evidence.count == jobs.count)
+        #expect(evidence.enumerated().allSatisfy { index, item in index % 10 == 0 ? item.curlCode == 0 : item.connectStatus == 403 })
+        #expect(engine.liveTransfers.value == 0)
     }
 }

@@ -17,6 +17,8 @@ final class FakeProxy: @unchecked Sendable {
         case silence
         /// Sends a valid status line one byte a second for `holdSeconds`.
         case trickle
+        /// Sends `head`, then `chunk` over and over until the client goes away or `holdSeconds` pass.
+        case endless(head: String, chunk: String)
     }
 
     let behaviour: Behaviour
@@ -53,8 +55,8 @@ final class FakeProxy: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        // Bounded: stops when the listener is closed, and serves at most 1,000 connections.
-        for _ in 0..<1000 {
+        // Bounded: stops when the listener is closed, and serves at most 100,000 connections.
+        for _ in 0..<100_000 {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
             let thread = Thread { [self] in serve(client) }
@@ -100,6 +102,16 @@ final class FakeProxy: @unchecked Sendable {
         case .silence:
             _ = readRequest(fd)
             waitForPeerClose(fd)
+        case let .endless(head, chunk):
+            _ = readRequest(fd)
+            send(fd, head)
+            let deadline = Date().addingTimeInterval(holdSeconds)
+            // Bounded by time and by a write failing once the client has closed.
+            while Date() < deadline {
+                let bytes = Array(chunk.utf8)
+                let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { break }
+            }
         case .trickle:
             _ = readRequest(fd)
             for byte in "HTTP/1.1 200 OK\r\nX-Slow: yes\r\n".prefix(Int(holdSeconds)) {
