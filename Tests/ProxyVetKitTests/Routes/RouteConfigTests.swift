@@ -37,6 +37,12 @@ struct RouteConfigTests {
         ("version: 1\nproxies:\n  a: { url: \"http://x:1\", creds: {} }\n", "proxyvet.yaml:3: unknown key \"creds\" in proxy a"),
         ("version: 1\nproxies:\n  a: { url: \"http://x:1\", credentials: { username: u, passwordEnv: NOPE_NOT_SET } }\n", "proxyvet.yaml:3: proxy a: environment variable NOPE_NOT_SET is not set"),
         ("version: 1\nproxies:\n  a: { url: \"http://x:1\", credentials: { username: u, password: p } }\n", "proxyvet.yaml:3: unknown key \"password\""),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\", upstream: b }\n", "proxyvet.yaml:3: proxy a: unknown upstream \"b\""),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\", upstream: b }\n  b: { url: \"http://x:2\", upstream: a }\n", "proxyvet.yaml:3: proxy a: the upstream chain loops (a → b → a)"),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\" }\ngroups:\n  g: [a, z]\n", "proxyvet.yaml:5: group g: unknown proxy \"z\""),
+        ("version: 1\nproxies:\n  a: { url: \"http://x:1\" }\ndefault: nope\n", "proxyvet.yaml:4: default route \"nope\" is not a configured proxy"),
+        ("version: 1\nresolve: [\"bad\"]\n", "proxyvet.yaml:2: resolve entry \"bad\" must be host:port:address"),
+        ("version: 3\n", "proxyvet.yaml:1: unsupported config version 3"),
     ])
     func errors(_ row: (String, String)) throws {
         let file = try TestFiles.write(row.0, name: "proxyvet.yaml")
