@@ -40,6 +40,9 @@ public struct CheckRunner: Sendable {
         }
         var probeSettings = settings
         probeSettings.resolve += config.resolve
+        let anchors = try TrustBundle(base: settings.caBundle, extra: config.trustAnchors)
+        defer { anchors?.remove() }
+        if let anchors { probeSettings.caBundle = anchors.path }
         let engine = ProbeEngine(settings: probeSettings)
         let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress)
         let expected = config.expectedIssuers
@@ -87,6 +90,31 @@ public struct CheckRunner: Sendable {
                            policyViolations: violations, evidence: ReportedEvidence(evidence, classification),
                            timings: evidence.timings)
     }
+}
+
+/// A temporary CA bundle: the base trust (`--ca-bundle` or the system store) plus the config's extra anchors.
+/// libcurl takes one CA file, so extra anchors are appended to a copy; the copy is removed after the run.
+struct TrustBundle {
+    /// libcurl's default store on Debian (curl-config --ca).
+    static let systemStore = "/etc/ssl/certs/ca-certificates.crt"
+    let path: String
+
+    init?(base: String?, extra: [String]) throws {
+        guard !extra.isEmpty else { return nil }
+        var pem = Data()
+        for file in [base ?? Self.systemStore] + extra {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw InputError(file: file, "cannot read trust anchors")
+            }
+            pem.append(data)
+            pem.append(0x0A)
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("proxyvet-trust-\(UUID().uuidString).pem")
+        do { try pem.write(to: url) } catch { throw InputError(file: url.path, "cannot write the combined trust bundle") }
+        path = url.path
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 extension ReportedEvidence {

@@ -18,6 +18,7 @@ import Foundation
 /// environment: false                            # true: devices use HTTPS_PROXY / HTTP_PROXY / NO_PROXY
 /// expectedIssuers: ["Microsoft*", "DigiCert*"]  # CAs expected to issue the services' certificates
 /// resolve: ["host:443:127.0.0.1"]               # pinned addresses for direct probes (like curl --resolve)
+/// trustAnchors: [corp-root.pem]                 # CAs trusted in addition to the system store (or --ca-bundle)
 /// direct: false
 /// ```
 public struct RouteConfig: Sendable {
@@ -37,6 +38,8 @@ public struct RouteConfig: Sendable {
     public var expectedIssuers: [String] = []
     /// `host:port:address` pins for probes that resolve names themselves (direct).
     public var resolve: [String] = []
+    /// PEM files trusted in addition to the system store (or `--ca-bundle`), e.g. the corporate root devices trust.
+    public var trustAnchors: [String] = []
 
     public init(routes: [Route] = [], includeDirect: Bool = false) {
         self.routes = routes; self.includeDirect = includeDirect
@@ -54,7 +57,7 @@ public struct RouteConfig: Sendable {
     static func parse(_ text: String, file: String, environment: [String: String]) throws -> RouteConfig {
         let root = try YAMLValue.parse(text, file: file)
         let top = try root.mapping(allowed: ["version", "proxies", "direct", "groups", "pac", "default", "environment",
-                                             "expectedIssuers", "resolve"], what: "the config")
+                                             "expectedIssuers", "resolve", "trustAnchors"], what: "the config")
         let versionNode = try top.required("version", in: "the config", at: root)
         let version = try versionNode.int(what: "version")
         guard version == formatVersion else {
@@ -136,6 +139,12 @@ public struct RouteConfig: Sendable {
             config.resolve = try node.strings(what: "resolve")
             for entry in config.resolve where entry.split(separator: ":").count < 3 {
                 throw node.error("resolve entry \"\(entry)\" must be host:port:address")
+            }
+        }
+        if let node = top["trustAnchors"] {
+            config.trustAnchors = try node.strings(what: "trustAnchors").map(resolvePath)
+            for path in config.trustAnchors where !FileManager.default.isReadableFile(atPath: path) {
+                throw node.error("trust anchor \(path) cannot be read")
             }
         }
         config.includeDirect = try top["direct"]?.bool(what: "direct") ?? false

@@ -178,13 +178,12 @@ struct ConflictIntegrationTests {
     @Test("a trusted inspection CA is still recognised by its unexpected issuer")
     func expectedIssuers() throws {
         let lab = try #require(Lab.current)
-        let bundle = try TestFiles.temporaryFolder().appendingPathComponent("both.pem")
-        let both = try String(contentsOfFile: lab.originCA, encoding: .utf8) + "\n" + String(contentsOfFile: lab.inspectionCA, encoding: .utf8)
-        try Data(both.utf8).write(to: bundle)
-        var settings = lab.settings()
-        settings.caBundle = bundle.path
+        // The machine trusts the inspection CA (an extra trust anchor on top of the lab's origin CA)…
         var config = RouteConfig(routes: try lab.routes().filter { ["edge", "inspect"].contains($0.name) })
+        config.trustAnchors = [lab.inspectionCA]
+        // …but the service's certificates are expected from the origin CA only.
         config.expectedIssuers = ["ProxyVet Lab Origin CA"]
+        let settings = lab.settings()
         let report = try CheckRunner(lists: [Self.list()], config: config, settings: settings, environment: [:]).run()
         let inspected = try Self.result(report, "inspect", "https://allowed.proxyvet-lab.test/")
         #expect(inspected.evidence.verifyResult == 0)
