@@ -14,6 +14,9 @@ the requested name (SAN = that DNS name), signed by the lab origin CA
 (DIR/origin-ca.crt + DIR/origin-ca.key). One leaf key is generated per process
 and every certificate is cached.
 
+`--latency-ms N` (origin role only, default 0) delays every HTTP response by N ms after the request
+has been read, to model a distant origin (Scripts/bench uses it).
+
 Standard library plus the `cryptography` module. Every listener is on 127.0.0.0/8.
 """
 
@@ -155,6 +158,7 @@ class OriginHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IO_TIMEOUT
     tls_factory = None  # set on subclasses for TLS listeners
+    latency = 0.0  # seconds added before every response (--latency-ms)
 
     def setup(self):
         self.request.settimeout(IO_TIMEOUT)
@@ -172,6 +176,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if 0 < length <= 1 << 20:
             self.rfile.read(length)
+        if self.latency > 0:
+            time.sleep(self.latency)
         host = self.headers.get("Host", "")
         body = ("proxyvet lab origin: %s\n" % host).encode("utf-8", "replace")
         self.send_response(200, "OK")
@@ -291,6 +297,8 @@ def main():
     ap.add_argument("--role", required=True, choices=["origin", "hang", "expired", "reset", "pac"])
     ap.add_argument("--net", required=True, help="first three octets inside 127/8, e.g. 127.0.78")
     ap.add_argument("--dir", required=True, help="lab directory (holds origin-ca.crt/.key)")
+    ap.add_argument("--latency-ms", type=float, default=0.0,
+                    help="origin role: delay every response by this many ms (default 0)")
     args = ap.parse_args()
 
     net = ipaddress.ip_address(args.net + ".1")
@@ -310,10 +318,11 @@ def main():
             expired=(args.role == "expired"),
             default_ip=ip,
         )
-        tls_handler = type("TLSOriginHandler", (OriginHandler,), {"tls_factory": factory})
+        latency = max(0.0, min(args.latency_ms, 60000.0)) / 1000.0 if args.role == "origin" else 0.0
+        tls_handler = type("TLSOriginHandler", (OriginHandler,), {"tls_factory": factory, "latency": latency})
         servers.append(Server((ip, 443), tls_handler))
         if 80 in ports:
-            servers.append(Server((ip, 80), OriginHandler))
+            servers.append(Server((ip, 80), type("PlainOriginHandler", (OriginHandler,), {"latency": latency})))
     elif args.role == "pac":
         handler = type("LabPacHandler", (PacHandler,), {"pac_path": os.path.join(args.dir, "proxy.pac")})
         servers.append(Server((ip, 8081), handler))
