@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(
             name: "ProxyVetKitTests",
             dependencies: ["ProxyVetKit"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
     ],

@@ -22,19 +22,45 @@ public enum AllowListLoader {
         return lists
     }
 
+    /// Loads one file: `.json` is the Microsoft 365 web service's JSON, `.csv` a CSV list, `.yaml`/`.yml` (or a first
+    /// line `version:`) the project's YAML, anything else a plain list; a file without a known extension whose text
+    /// starts with `[` is taken as web-service JSON.
     public static func load(file: String) throws -> AllowList {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
             throw InputError(file: file, "cannot read the allow list: \((error as NSError).localizedDescription)")
         }
-        guard let text = String(data: data, encoding: .utf8), !data.contains(0) else {
-            throw InputError(file: file, "not a text file (an allow list is YAML or one URL or host name per line)")
+        return try load(data: data, name: file)
+    }
+
+    /// Loads a list from bytes already read or fetched; `name` (a path or URL) names it in messages and reports.
+    public static func load(data: Data, name file: String) throws -> AllowList {
+        guard var text = String(data: data, encoding: .utf8), !data.contains(0) else {
+            throw InputError(file: file, "not a text file (an allow list is YAML, JSON, CSV or one URL or host name per line)")
         }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        if isYAML(file: file, text: text) {
-            return try parseYAML(text, file: file, hash: hash)
+        switch format(file: file, text: text) {
+        case .yaml: return try parseYAML(text, file: file, hash: hash)
+        case .m365JSON: return try M365EndpointSetImporter.parse(text, file: file, hash: hash)
+        case .csv: return try CSVImporter.parse(text, file: file, hash: hash)
+        case .plain: return try parsePlain(text, file: file, hash: hash)
         }
-        return try parsePlain(text, file: file, hash: hash)
+    }
+
+    /// The input format, by extension, else by content.
+    public static func format(file: String, text: String) -> ListFormat {
+        let pathPart = file.split(separator: "?", maxSplits: 1).first.map(String.init) ?? file
+        let ext = URL(fileURLWithPath: pathPart).pathExtension.lowercased()
+        switch ext {
+        case "json": return .m365JSON
+        case "csv": return .csv
+        case "yaml", "yml": return .yaml
+        default: break
+        }
+        if isYAML(file: file, text: text) { return .yaml }
+        if text.drop(while: \.isWhitespace).first == "[" { return .m365JSON }
+        return .plain
     }
 
     static func isYAML(file: String, text: String) -> Bool {
@@ -64,16 +90,17 @@ public enum AllowListLoader {
         guard !services.isEmpty else { throw servicesNode.error("the list has no services") }
         var list = AllowList(id: id, name: name, file: file, source: source, notes: notes, policies: policies,
                              services: services, contentHash: hash)
+        list.format = .yaml
         list.expectedIssuers = try top["expectedIssuers"]?.strings(what: "expectedIssuers") ?? []
         return list
     }
 
     private static func parseSource(_ value: YAMLValue) throws -> ListSource {
-        let map = try value.mapping(allowed: ["title", "url", "repository", "path", "commit", "date", "retrieved"], what: "source")
+        let map = try value.mapping(allowed: ["title", "url", "repository", "path", "commit", "date", "retrieved", "version"], what: "source")
         return ListSource(title: try map["title"]?.string(what: "title"), url: try map["url"]?.string(what: "url"),
                           repository: try map["repository"]?.string(what: "repository"), path: try map["path"]?.string(what: "path"),
                           commit: try map["commit"]?.string(what: "commit"), date: try map["date"]?.string(what: "date"),
-                          retrieved: try map["retrieved"]?.string(what: "retrieved"))
+                          retrieved: try map["retrieved"]?.string(what: "retrieved"), version: try map["version"]?.string(what: "version"))
     }
 
     private static func parsePolicy(_ value: YAMLValue) throws -> PolicyRule {
@@ -95,32 +122,90 @@ public enum AllowListLoader {
     }
 
     private static func parseService(_ value: YAMLValue) throws -> Service {
-        let map = try value.mapping(allowed: ["name", "table", "notes", "endpoints"], what: "a service")
+        let map = try value.mapping(allowed: ["name", "table", "notes", "endpoints", "endpointSet", "addresses"], what: "a service")
         let name = try map.required("name", in: "a service", at: value).string(what: "name")
-        let endpointsNode = try map.required("endpoints", in: "service \"\(name)\"", at: value)
-        let endpoints = try endpointsNode.sequence(what: "endpoints").map(parseEndpoint)
-        guard !endpoints.isEmpty else { throw endpointsNode.error("service \"\(name)\" has no endpoints") }
-        return Service(name: name, table: try map["table"]?.string(what: "table"), notes: try map["notes"]?.string(what: "notes"),
-                       endpoints: endpoints)
+        let addresses = try map["addresses"].map(parseAddresses)
+        let endpoints: [Endpoint]
+        if let endpointsNode = map["endpoints"] {
+            endpoints = try endpointsNode.sequence(what: "endpoints").map(parseEndpoint)
+            guard !endpoints.isEmpty || addresses != nil else { throw endpointsNode.error("service \"\(name)\" has no endpoints") }
+        } else if addresses != nil {
+            endpoints = []
+        } else {
+            throw value.error("service \"\(name)\" is missing \"endpoints\"")
+        }
+        var service = Service(name: name, table: try map["table"]?.string(what: "table"), notes: try map["notes"]?.string(what: "notes"),
+                              endpoints: endpoints)
+        service.endpointSet = try map["endpointSet"].map(parseEndpointSet)
+        service.addresses = addresses
+        return service
+    }
+
+    private static func parseEndpointSet(_ value: YAMLValue) throws -> EndpointSet {
+        let map = try value.mapping(allowed: ["id", "serviceArea", "category", "expressRoute", "required"], what: "endpointSet")
+        let id = try map.required("id", in: "endpointSet", at: value).int(what: "id")
+        let category = try map["category"].map { node -> String in
+            let text = try node.string(what: "category")
+            guard let canonical = EndpointSet.categories.first(where: { $0.lowercased() == text.lowercased() }) else {
+                throw node.error("unknown category \"\(text)\" (Optimize, Allow or Default)")
+            }
+            return canonical
+        }
+        return EndpointSet(id: id, serviceArea: try map["serviceArea"]?.string(what: "serviceArea"), category: category,
+                           expressRoute: try map["expressRoute"]?.bool(what: "expressRoute"), required: try map["required"]?.bool(what: "required"))
+    }
+
+    private static func parseAddresses(_ value: YAMLValue) throws -> AddressBlock {
+        let map = try value.mapping(allowed: ["ranges", "ports", "udpPorts"], what: "addresses")
+        let rangesNode = try map.required("ranges", in: "addresses", at: value)
+        let ranges = try rangesNode.strings(what: "ranges")
+        for range in ranges where !Normalizer.isAddressRange(range) {
+            throw rangesNode.error("\"\(range)\" is not an IP address range (a.b.c.d/n or an IPv6 prefix)")
+        }
+        guard !ranges.isEmpty else { throw rangesNode.error("ranges is empty") }
+        return AddressBlock(ranges: ranges, ports: try map["ports"].map { try portRanges($0, what: "ports") } ?? [],
+                            udpPorts: try map["udpPorts"].map { try portRanges($0, what: "udpPorts") } ?? [], line: value.line)
+    }
+
+    /// `[443, 80, "3478-3481"]` or a single value.
+    private static func portRanges(_ node: YAMLValue, what: String) throws -> [PortRange] {
+        let list: [YAMLValue]
+        if case .scalar = node.node { list = [node] } else { list = try node.sequence(what: what) }
+        return try list.map { element in
+            let text = element.node.string ?? "?"
+            if let port = element.node.int, !(1...65535).contains(port) {
+                throw element.error("port \(port) is out of range (1 to 65535)")
+            }
+            guard let range = PortRange.parse(text) else {
+                throw element.error("unknown port \"\(text)\" (ports are numbers from 1 to 65535, or ranges such as 3478-3481)")
+            }
+            return range
+        }
     }
 
     private static func parseEndpoint(_ value: YAMLValue) throws -> Endpoint {
-        let map = try value.mapping(allowed: ["host", "ports", "scheme", "path", "required", "tags", "notes", "samples"], what: "an endpoint")
+        let map = try value.mapping(allowed: ["host", "ports", "udpPorts", "scheme", "path", "required", "tags", "notes", "samples"], what: "an endpoint")
         let hostNode = try map.required("host", in: "an endpoint", at: value)
         let host = try hostNode.string(what: "host")
         try validateHost(host, at: hostNode)
         var ports = [443]
+        var portRanges: [PortRange] = []
+        let udpPorts = try map["udpPorts"].map { try Self.portRanges($0, what: "udpPorts") } ?? []
         if let portsNode = map["ports"] {
             let list: [YAMLValue]
             if case .scalar = portsNode.node { list = [portsNode] } else { list = try portsNode.sequence(what: "ports") }
-            ports = try list.map { node in
-                guard let port = node.node.int else {
+            ports = []
+            for node in list {
+                if let port = node.node.int {
+                    guard (1...65535).contains(port) else { throw node.error("port \(port) is out of range (1 to 65535)") }
+                    ports.append(port)
+                } else if let range = node.node.string.flatMap(PortRange.parse), !range.isSinglePort {
+                    portRanges.append(range)
+                } else {
                     throw node.error("unknown port \"\(node.node.string ?? "?")\" (ports are numbers from 1 to 65535)")
                 }
-                guard (1...65535).contains(port) else { throw node.error("port \(port) is out of range (1 to 65535)") }
-                return port
             }
-            guard !ports.isEmpty else { throw portsNode.error("ports is empty") }
+            guard !ports.isEmpty || !portRanges.isEmpty || !udpPorts.isEmpty else { throw portsNode.error("ports is empty") }
         }
         let scheme = try map["scheme"].map { node -> String in
             let text = try node.string(what: "scheme").lowercased()
@@ -143,10 +228,13 @@ public enum AllowListLoader {
                 }
             }
         }
-        return Endpoint(host: host.lowercased(), ports: ports, scheme: scheme, path: path,
-                        required: try map["required"]?.bool(what: "required") ?? true,
-                        tags: try map["tags"].map { try $0.sequence(what: "tags").map(parseTag) } ?? [],
-                        notes: try map["notes"]?.string(what: "notes"), samples: samples.map { $0.lowercased() }, line: value.line)
+        var endpoint = Endpoint(host: host.lowercased(), ports: ports, scheme: scheme, path: path,
+                                required: try map["required"]?.bool(what: "required") ?? true,
+                                tags: try map["tags"].map { try $0.sequence(what: "tags").map(parseTag) } ?? [],
+                                notes: try map["notes"]?.string(what: "notes"), samples: samples.map { $0.lowercased() }, line: value.line)
+        endpoint.portRanges = portRanges
+        endpoint.udpPorts = udpPorts
+        return endpoint
     }
 
     /// Host names and patterns: letters, digits, `-`, `_`, `.`, `*`, and `<placeholder>` parts.
@@ -184,8 +272,10 @@ public enum AllowListLoader {
         if !errors.isEmpty { throw InputErrors(errors) }
         guard !endpoints.isEmpty else { throw InputError(file: file, "the list has no URLs or host names") }
         let name = URL(fileURLWithPath: file).lastPathComponent
-        return AllowList(id: slug(URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent), name: name, file: file,
-                         services: [Service(name: name, endpoints: endpoints)], contentHash: hash)
+        var list = AllowList(id: slug(URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent), name: name, file: file,
+                             services: [Service(name: name, endpoints: endpoints)], contentHash: hash)
+        list.format = .plain
+        return list
     }
 
     static func parsePlainEntry(_ entry: String, file: String, line: Int) throws -> Endpoint {
