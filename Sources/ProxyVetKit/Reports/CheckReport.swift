@@ -21,6 +21,8 @@ public struct CheckReport: Codable, Sendable, Equatable {
     public var ready: Bool
     /// The rule `ready` was decided by, in words.
     public var readinessRule: String
+    /// Changes since the previous run and the pinned baseline; only with `--history` (absent otherwise).
+    public var changes: RunChanges? = nil
 
     public struct ToolInfo: Codable, Sendable, Equatable {
         public var name: String

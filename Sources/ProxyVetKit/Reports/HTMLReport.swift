@@ -52,7 +52,14 @@ public enum HTMLReport {
                 },
             ]
         }
+        let changes = Self.changes(report)
         return [
+            "hasChanges": !changes.isEmpty,
+            "changes": changes,
+            "changeLines": [report.changes?.sincePrevious, report.changes?.sinceBaseline].compactMap { $0 }.map {
+                "Since run \($0.against.run) (\($0.against.generatedAt)): \($0.headline)."
+            },
+            "environment": Self.environment(report),
             "hasConflicts": !report.conflicts.isEmpty,
             "conflictErrors": report.summary.conflictErrors,
             "conflictWarnings": report.conflicts.count - report.summary.conflictErrors,
@@ -81,6 +88,63 @@ public enum HTMLReport {
 
     /// Endpoints listed per conflict kind before the rest is folded.
     static let conflictsInView = 5
+
+    /// "Changes since the last run" and "since the baseline": one table each, worst first.
+    static func changes(_ report: CheckReport) -> [[String: Any]] {
+        guard let changes = report.changes else { return [] }
+        return [("Changes since the last run", changes.sincePrevious), ("Changes since the baseline", changes.sinceBaseline)].compactMap { title, comparison in
+            guard let comparison else { return nil }
+            func state(_ verdict: String?, _ violations: [String]) -> String {
+                guard let verdict else { return "not probed" }
+                return verdict + (violations.isEmpty ? "" : " (violates \(violations.joined(separator: ", ")))")
+            }
+            var rows: [[String: Any]] = []
+            for (kind, list, bad) in [("newly failing", comparison.newlyFailing, true), ("verdict changed", comparison.verdictChanged, true),
+                                      ("recovered", comparison.recovered, false)] {
+                rows += list.map {
+                    ["kind": kind, "bad": bad, "route": $0.route, "url": $0.url, "required": $0.required ? "required" : "optional",
+                     "was": state($0.from, $0.fromViolations), "now": state($0.to, $0.toViolations), "reason": $0.reason]
+                }
+            }
+            for (kind, list, bad) in [("new conflict", comparison.newConflicts, true), ("resolved conflict", comparison.resolvedConflicts, false)] {
+                rows += list.map {
+                    ["kind": kind, "bad": bad, "route": $0.routes.joined(separator: ", "), "url": $0.url, "required": $0.severity,
+                     "was": "", "now": "\($0.kind) at \($0.hop)", "reason": $0.explanation]
+                }
+            }
+            rows += comparison.listsChanged.map {
+                ["kind": "list changed", "bad": false, "neutral": true, "route": "", "url": $0.name, "required": "",
+                 "was": $0.fromDate ?? $0.fromHash.map { String($0.prefix(12)) } ?? "not probed",
+                 "now": $0.toDate ?? $0.toHash.map { String($0.prefix(12)) } ?? "not probed", "reason": ""]
+            }
+            return ["title": title, "run": comparison.against.run, "generatedAt": comparison.against.generatedAt,
+                    "wasReady": comparison.against.ready ? "ready" : "not ready", "headline": comparison.headline,
+                    "rows": rows, "hasRows": !rows.isEmpty]
+        }
+    }
+
+    /// The environment block: versions, lists, proxies (never credentials, only where they came from), run time.
+    static func environment(_ report: CheckReport) -> [[String: String]] {
+        var facts: [[String: String]] = [
+            ["name": "tool", "value": "\(report.tool.name) \(report.tool.version)"],
+            ["name": "libcurl", "value": "libcurl \(report.tool.libcurl), \(report.tool.tls)"],
+            ["name": "run", "value": "finished \(report.generatedAt), \(String(format: "%.1f", report.durationSeconds)) s"
+                + (report.changes.map { ", history run \($0.run)" } ?? "")],
+            ["name": "settings", "value": "concurrency \(report.settings.concurrency), \(report.settings.perProxy) per proxy, timeout \(report.settings.timeoutSeconds) s, "
+                + "connect timeout \(report.settings.connectTimeoutSeconds) s" + (report.settings.caBundle.map { ", CA bundle \($0)" } ?? "")],
+        ]
+        for list in report.lists {
+            facts.append(["name": "list \(list.id)", "value": "\(list.name) (\(list.file)): \(list.source?.date ?? "no date"), \(list.endpoints) endpoints, sha256 \(list.contentHash)"])
+        }
+        for route in report.routes {
+            var value = route.proxy ?? "direct (no proxy)"
+            if let source = route.credentialSource { value += ", credentials from \(source)" }
+            if route.chain.count > 1 { value += ", chain " + route.chain.joined(separator: " → ") }
+            value += ", \(route.role)"
+            facts.append(["name": "route \(route.name)", "value": value])
+        }
+        return facts
+    }
 
     static func item(_ conflict: Conflict) -> [String: Any] {
         ["url": conflict.endpoint.url, "routes": conflict.routes.joined(separator: ", "),
@@ -155,6 +219,7 @@ public enum HTMLReport {
     <h1>{{headline}}</h1>
     <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations, {{conflictErrors}} error conflicts. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
     <p class="rule">Ready means: {{readinessRule}}.</p>
+    {{#changeLines}}<p class="rule">{{.}}</p>{{/changeLines}}
     </div>
     {{#hasConflicts}}
     <section><h2>Conflicts by the proxy that must change <span class="muted">— {{conflictErrors}} errors, {{conflictWarnings}} warnings</span></h2>
@@ -167,6 +232,13 @@ public enum HTMLReport {
     </table>{{/conflictGroups}}
     </section>
     {{/hasConflicts}}
+    {{#hasChanges}}{{#changes}}
+    <section><h2>{{title}} <span class="muted">— run {{run}}, {{generatedAt}}, {{wasReady}}: {{headline}}</span></h2>
+    {{#hasRows}}<table><tr><th>Change</th><th>Route</th><th>URL</th><th>Was</th><th>Now</th><th>Why now</th></tr>
+    {{#rows}}<tr><td><span class="v{{^bad}}{{#neutral}} warn{{/neutral}}{{^neutral}} good{{/neutral}}{{/bad}}">{{kind}}</span></td><td>{{route}}</td><td class="url">{{url}}<br><span class="muted">{{required}}</span></td><td>{{was}}</td><td>{{now}}</td><td>{{reason}}</td></tr>
+    {{/rows}}</table>{{/hasRows}}
+    </section>
+    {{/changes}}{{/hasChanges}}
     <section><h2>Lists probed</h2><table><tr><th>List</th><th>File</th><th>Source date</th><th>Endpoints</th><th>SHA-256</th></tr>
     {{#lists}}<tr><td>{{name}}</td><td class="url">{{file}}</td><td>{{date}}</td><td>{{endpoints}}</td><td class="url">{{hash}}…</td></tr>{{/lists}}
     </table>
@@ -182,6 +254,7 @@ public enum HTMLReport {
     <td>{{reason}} <span class="muted">{{decidedBy}}</span>{{#hasFacts}}<details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details>{{/hasFacts}}</td></tr>
     {{/results}}</table></section>
     {{/routes}}
+    <section><h2>Environment</h2><dl>{{#environment}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/environment}}</dl></section>
     <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{meaning}}</td></tr>{{/legend}}</table></section>
     </main></body></html>
 

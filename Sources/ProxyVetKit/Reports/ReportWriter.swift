@@ -3,12 +3,21 @@ import Foundation
 /// The report formats `--format` accepts.
 public enum ReportFormat: String, CaseIterable, Sendable {
     case json, md, html
+    /// JUnit XML for CI, CSV for spreadsheets, Prometheus text exposition for node_exporter's textfile collector.
+    case junit, csv, prometheus
+
+    /// What `--format` writes when none is named.
+    public static let defaults: [ReportFormat] = [.json, .md, .html]
 
     public var fileName: String {
         switch self {
         case .json: return "proxyvet-report.json"
         case .md: return "proxyvet-report.md"
         case .html: return "proxyvet-report.html"
+        case .junit: return "proxyvet-junit.xml"
+        case .csv: return "proxyvet-report.csv"
+        // The textfile collector reads only `*.prom`; the temporary file of an atomic write does not end so.
+        case .prometheus: return "proxyvet.prom"
         }
     }
 
@@ -17,6 +26,9 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         case .json: return try JSONReport.render(report)
         case .md: return Data(MarkdownReport.render(report).utf8)
         case .html: return Data(try HTMLReport.render(report).utf8)
+        case .junit: return Data(JUnitReport.render(report).utf8)
+        case .csv: return Data(CSVReport.render(report).utf8)
+        case .prometheus: return Data(PrometheusReport.render(report).utf8)
         }
     }
 }

@@ -9,7 +9,11 @@ struct Check: ParsableCommand {
         discussion: """
         Lists are ProxyVet YAML allow lists (see AllowLists/) or plain files with one URL or host name per line.
         Routes come from --proxy, --config and --direct. Credentials come from files or environment variables, never the command line.
-        Exit codes: 0 ready, 1 findings, 2 usage, config or allow-list error.
+        With --history FILE every run is recorded in SQLite and the reports say what changed since the previous run
+        (and since --baseline RUN); --keep N also keeps each run's reports in DIR/archive/; --push-gateway URL pushes the
+        metrics to a Prometheus Pushgateway.
+        Exit codes: 0 ready, 1 findings, 2 usage, config or allow-list error, 3 the run could not complete
+        (history locked past its timeout, reports or history not writable, push failed).
         """
     )
 
@@ -46,7 +50,7 @@ struct Check: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Your tenant name, substituted for <tenant> in list entries.", valueName: "name"))
     var tenant: String?
 
-    @Option(name: .long, help: ArgumentHelp("Report format, repeatable: json, md, html (default: all three).", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("Report format, repeatable: json, md, html, junit, csv, prometheus (default: json, md, html).", valueName: "format"))
     var format: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Folder for the reports.", valueName: "dir"))
@@ -54,6 +58,21 @@ struct Check: ParsableCommand {
 
     @Flag(name: .long, help: "Print nothing but errors.")
     var quiet = false
+
+    @Option(name: .long, help: ArgumentHelp("Record the run in this SQLite history; reports then show what changed since the previous run.", valueName: "file"))
+    var history: String?
+
+    @Option(name: .customLong("history-timeout"), help: ArgumentHelp("Seconds to wait while another run writes to the history before giving up (exit code 3).", valueName: "seconds"))
+    var historyTimeout: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Also compare with this run of the history (its number, or latest/previous), e.g. the pre-rollout run. Needs --history.", valueName: "run"))
+    var baseline: String?
+
+    @Option(name: .customLong("push-gateway"), help: ArgumentHelp("Also push the metrics to this Prometheus Pushgateway (PUT URL/metrics/job/proxyvet/instance/HOSTNAME), direct.", valueName: "url"))
+    var pushGateway: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also keep a copy of each run's reports in DIR/archive/, the newest N.", valueName: "n"))
+    var keep: Int?
 
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
@@ -65,8 +84,12 @@ struct Check: ParsableCommand {
         guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be more than 0 and at most 300 seconds.") }
         if let connectTimeout, connectTimeout <= 0 || connectTimeout > timeout { throw ValidationError("--connect-timeout must be more than 0 and at most --timeout.") }
         for name in format where ReportFormat(rawValue: name) == nil {
-            throw ValidationError("Unknown --format \(name) (json, md, html).")
+            throw ValidationError("Unknown --format \(name) (json, md, html, junit, csv, prometheus).")
         }
+        if baseline != nil, history == nil { throw ValidationError("--baseline names a run of the history: give --history FILE too.") }
+        guard historyTimeout >= 0, historyTimeout <= 3600 else { throw ValidationError("--history-timeout must be between 0 and 3600 seconds.") }
+        if let keep, keep < 1 || keep > 10_000 { throw ValidationError("--keep must be between 1 and 10000.") }
+        if let pushGateway, let problem = PushGateway.validate(pushGateway) { throw ValidationError(problem) }
         if let tenant, tenant.isEmpty || AllowListLoader.hostProblem(tenant) != nil || tenant.contains(".") || tenant.contains("*") {
             throw ValidationError("--tenant takes your tenant's name as in NAME.onmicrosoft.com.")
         }
@@ -81,6 +104,9 @@ struct Check: ParsableCommand {
             throw InputError(file: caBundle, "--ca-bundle cannot be read")
         }
         let allowLists = try AllowListLoader.load(files: lists)
+        // The history is opened (and a baseline looked up) before probing: a wrong file or run stops here.
+        let store = try history.map { file in try Self.history { try HistoryStore(path: file, busyTimeout: historyTimeout) } }
+        let baselineRun = try baseline.flatMap { reference in try store.map { store in try Self.history { try store.resolve(reference) } } }
 
         var settings = ProbeSettings()
         settings.concurrency = concurrency
@@ -90,17 +116,72 @@ struct Check: ParsableCommand {
         settings.caBundle = caBundle
         let runner = CheckRunner(lists: allowLists, config: routeConfig, settings: settings, tenant: tenant)
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
-        let report = try runner.run { done, total in
+        let started = Date()
+        var report = try runner.run { done, total in
             guard showProgress, done == total || done % 25 == 0 else { return }
-            FileHandle.standardError.write(Data("\rprobes \(done)/\(total)".utf8) + (done == total ? Data("\n".utf8) : Data()))
+            let elapsed = String(format: "%.0f", Date().timeIntervalSince(started))
+            FileHandle.standardError.write(Data("\rprobes \(done)/\(total), \(elapsed) s".utf8) + (done == total ? Data("\n".utf8) : Data()))
         }
-        let formats = format.isEmpty ? ReportFormat.allCases : format.compactMap(ReportFormat.init(rawValue:))
-        let written = try ReportWriter.write(report, formats: formats, to: output)
+        // From here on a failure means the run could not complete (exit code 3), but everything that can still be
+        // written is: the findings are not lost because the history was locked or the Pushgateway was down.
+        var incomplete: [String] = []
+        if let store {
+            do {
+                let run = try store.record(report, baseline: baselineRun)
+                let current = RunSnapshot(report: report, run: run)
+                let previous = try store.previousRun(before: run).map { RunDiff.compare(try store.snapshot(run: $0), current) }
+                let pinned = try baselineRun.map { RunDiff.compare(try store.snapshot(run: $0), current) }
+                report.changes = RunChanges(run: run, sincePrevious: previous, sinceBaseline: pinned)
+            } catch {
+                incomplete.append("\(error)")
+            }
+        }
+        let formats = format.isEmpty ? ReportFormat.defaults : format.compactMap(ReportFormat.init(rawValue:))
+        var written: [String] = []
+        do {
+            written = try ReportWriter.write(report, formats: formats, to: output)
+            if let keep { _ = try ReportArchive.archive(files: written, generatedAt: report.generatedAt, run: report.changes?.run, in: output, keep: keep) }
+        } catch {
+            incomplete.append("\(error)")
+        }
+        if let pushGateway {
+            let url = PushGateway.groupURL(base: pushGateway, instance: ProcessInfo.processInfo.hostName)
+            do { try PushGateway.push(PrometheusReport.render(report), to: url) } catch { incomplete.append("\(error)") }
+        }
         if !quiet {
             print(ConsoleSummary.render(report))
+            if let changes = report.changes {
+                print("")
+                print("History run \(changes.run) (\(history ?? "")):" + (changes.sincePrevious == nil && changes.sinceBaseline == nil ? " the first run recorded" : ""))
+                if let previous = changes.sincePrevious {
+                    previous.lines(title: "since the previous run", limit: ConsoleSummary.examplesPerGroup * 2).forEach { print("  " + $0) }
+                }
+                if let baseline = changes.sinceBaseline {
+                    if baseline.against.run == changes.sincePrevious?.against.run {
+                        print("  the baseline is the previous run")
+                    } else {
+                        baseline.lines(title: "since the baseline", limit: ConsoleSummary.examplesPerGroup * 2).forEach { print("  " + $0) }
+                    }
+                }
+            }
             print("")
-            print("Reports: " + written.joined(separator: ", "))
+            print("Reports: " + (written.isEmpty ? "none written" : written.joined(separator: ", ")))
+        }
+        if !incomplete.isEmpty {
+            FileHandle.standardError.write(Data(incomplete.map { "proxyvet: \($0)\n" }.joined().utf8))
+            throw ExitCode(3)
         }
         if !report.ready { throw ExitCode(1) }
+    }
+
+    /// Runs a history operation before probing: a wrong file or run is the user's to fix (exit code 2), a locked
+    /// or unwritable history means the run cannot complete (exit code 3).
+    static func history<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as HistoryError {
+            FileHandle.standardError.write(Data("proxyvet: \(error)\n".utf8))
+            throw ExitCode(error.isInputError ? 2 : 3)
+        }
     }
 }

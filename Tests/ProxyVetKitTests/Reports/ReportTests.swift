@@ -80,9 +80,10 @@ struct ReportTests {
         let old = folder.appendingPathComponent("proxyvet-report.json")
         try Data("old".utf8).write(to: old)
         let written = try ReportWriter.write(Self.sampleReport(), formats: ReportFormat.allCases, to: folder.path)
-        #expect(written.count == 3)
+        #expect(written.count == 6)
         #expect(try String(contentsOf: old, encoding: .utf8).hasPrefix("{"))
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        #expect(names == ["proxyvet-report.html", "proxyvet-report.json", "proxyvet-report.md"])
+        #expect(names == ["proxyvet-junit.xml", "proxyvet-report.csv", "proxyvet-report.html", "proxyvet-report.json", "proxyvet-report.md", "proxyvet.prom"])
+        #expect(ReportFormat.defaults == [.json, .md, .html])
     }
 }
