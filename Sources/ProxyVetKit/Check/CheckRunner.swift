@@ -19,9 +19,17 @@ public struct CheckRunner: Sendable {
         self.init(lists: lists, config: RouteConfig(routes: routes), settings: settings, tenant: tenant, environment: [:])
     }
 
+    /// How far a run is, for a progress line.
+    public struct Progress: Sendable, Equatable {
+        public var done: Int
+        public var total: Int
+        /// Finished probes whose verdict is not `allowed`.
+        public var failures: Int
+    }
+
     /// Probes everything and builds the report. `progress` is called after each finished probe.
     /// Throws only for bad input found before probing (a PAC file that cannot be loaded or evaluated).
-    public func run(progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> CheckReport {
+    public func run(progress: ((Progress) -> Void)? = nil) throws -> CheckReport {
         let started = Date()
         let plan = TargetPlanner(tenant: tenant).plan(lists)
         let configured = config.allRoutes
@@ -44,8 +52,17 @@ public struct CheckRunner: Sendable {
         defer { anchors?.remove() }
         if let anchors { probeSettings.caBundle = anchors.path }
         let engine = ProbeEngine(settings: probeSettings)
-        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress)
         let expected = config.expectedIssuers
+        var failures = 0
+        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress.map { report in
+            { done, total, finished, evidence in
+                let pair = pairs[finished]
+                let verdict = Self.result(route: pair.route, target: pair.target, evidence: evidence,
+                                          expectedIssuers: expected + pair.target.expectedIssuers).verdict
+                if verdict != .allowed { failures += 1 }
+                report(Progress(done: done, total: total, failures: failures))
+            }
+        })
         var results = zip(pairs, evidence).map { pair, evidence in
             Self.result(route: pair.route, target: pair.target, evidence: evidence, expectedIssuers: expected + pair.target.expectedIssuers)
         }

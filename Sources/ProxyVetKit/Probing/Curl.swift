@@ -18,6 +18,12 @@ public enum Curl {
         return String(cString: text)
     }
 
+    /// The CA bundle libcurl was built to use when none is named (Debian: `/etc/ssl/certs/ca-certificates.crt`).
+    static let defaultCAInfo: String? = {
+        guard let info = CCurlShim_version_info(), let path = info.pointee.cainfo else { return nil }
+        return String(cString: path)
+    }()
+
     /// libcurl's own text for a result code.
     static func message(for code: CURLcode) -> String {
         guard let text = curl_easy_strerror(code) else { return "curl error \(code.rawValue)" }

@@ -54,8 +54,9 @@ public final class ProbeEngine {
         self.settings = settings
     }
 
-    /// Probes every job and returns the evidence in job order. `progress` is called after each finished probe.
-    public func run(_ jobs: [ProbeJob], progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [ProbeEvidence] {
+    /// Probes every job and returns the evidence in job order. `progress` is called after each finished probe
+    /// with the count done, the total, and the job that finished with its evidence.
+    public func run(_ jobs: [ProbeJob], progress: ((_ done: Int, _ total: Int, _ finished: Int, _ evidence: ProbeEvidence) -> Void)? = nil) -> [ProbeEvidence] {
         var results = [ProbeEvidence?](repeating: nil, count: jobs.count)
         guard !jobs.isEmpty else { return [] }
         guard Curl.initialized, let multi = curl_multi_init() else {
@@ -93,9 +94,10 @@ public final class ProbeEngine {
                 chainLooks[transfer.job.route.proxyKey, default: []].append(transfer.index)
                 return
             }
-            results[transfer.index] = failedVerification.removeValue(forKey: transfer.index).map { evidence.merged(withFailedVerification: $0) } ?? evidence
+            let final = failedVerification.removeValue(forKey: transfer.index).map { evidence.merged(withFailedVerification: $0) } ?? evidence
+            results[transfer.index] = final
             done += 1
-            progress?(done, jobs.count)
+            progress?(done, jobs.count, transfer.index, final)
         }
 
         func start(_ index: Int, key: String, verifyPeer: Bool) {

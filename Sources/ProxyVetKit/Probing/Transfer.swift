@@ -76,6 +76,15 @@ final class Transfer {
         }
         if let ca = job.route.caBundle { set(CURLOPT_PROXY_CAINFO, ca) }
         if let ca = settings.caBundle { set(CURLOPT_CAINFO, ca) }
+        // Debian's libcurl also has a default CA folder, and with one set libcurl does not cache the CA store
+        // (7.87+): every handshake rebuilt it from the bundle, ~40 ms of CPU per probe with the system's ~140 CAs.
+        // The bundle holds the same anchors as the folder, so the folder is dropped whenever a bundle is in use.
+        if settings.caBundle != nil || Curl.defaultCAInfo != nil {
+            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_CAPATH, nil)
+        }
+        if job.route.caBundle != nil || Curl.defaultCAInfo != nil {
+            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_PROXY_CAPATH, nil)
+        }
         if let list = resolve?.list { _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_RESOLVE, list) }
         // Verify as a managed device would. When verification fails, the engine probes once more with verification
         // off to collect the chain, so the classifier can name the issuer (e.g. an inspecting proxy's CA).

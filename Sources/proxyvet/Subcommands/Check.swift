@@ -117,11 +117,10 @@ struct Check: ParsableCommand {
         let runner = CheckRunner(lists: allowLists, config: routeConfig, settings: settings, tenant: tenant)
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
         let started = Date()
-        var report = try runner.run { done, total in
-            guard showProgress, done == total || done % 25 == 0 else { return }
-            let elapsed = String(format: "%.0f", Date().timeIntervalSince(started))
-            FileHandle.standardError.write(Data("\rprobes \(done)/\(total), \(elapsed) s".utf8) + (done == total ? Data("\n".utf8) : Data()))
-        }
+        var report = try runner.run(progress: showProgress ? { progress in
+            guard progress.done == progress.total || progress.done % 25 == 0 else { return }
+            FileHandle.standardError.write(Data(Self.progressLine(progress, elapsed: Date().timeIntervalSince(started)).utf8))
+        } : nil)
         // From here on a failure means the run could not complete (exit code 3), but everything that can still be
         // written is: the findings are not lost because the history was locked or the Pushgateway was down.
         var incomplete: [String] = []
@@ -172,6 +171,12 @@ struct Check: ParsableCommand {
             throw ExitCode(3)
         }
         if !report.ready { throw ExitCode(1) }
+    }
+
+    /// The progress line on a terminal: rewritten in place, ended by a newline when the last probe is done.
+    static func progressLine(_ progress: CheckRunner.Progress, elapsed: TimeInterval) -> String {
+        "\rprobes \(progress.done)/\(progress.total), \(progress.failures) not allowed so far, \(Int(elapsed)) s"
+            + (progress.done == progress.total ? "\n" : "")
     }
 
     /// Runs a history operation before probing: a wrong file or run is the user's to fix (exit code 2), a locked

@@ -20,8 +20,26 @@ struct LabIntegrationTests {
                                  let components = URLComponents(string: url)!
                                  return Endpoint(host: components.host!, ports: [components.port ?? (components.scheme == "http" ? 80 : 443)], scheme: components.scheme)
                              })], contentHash: "")
-        return try? CheckRunner(lists: [list], routes: routes, settings: lab.settings()).run()
+        var updates: [CheckRunner.Progress] = []
+        let report = try? CheckRunner(lists: [list], routes: routes, settings: lab.settings()).run { updates.append($0) }
+        progress = updates
+        return report
     }()
+
+    /// Every progress update of that run, in order.
+    nonisolated(unsafe) static var progress: [CheckRunner.Progress] = []
+
+    @Test("progress counts every probe once and the failures so far, ending at the report's own counts")
+    func progressCounts() throws {
+        let report = try #require(Self.report)
+        let updates = Self.progress
+        #expect(updates.map(\.done) == Array(1...report.results.count))
+        #expect(updates.allSatisfy { $0.total == report.results.count })
+        #expect(zip(updates, updates.dropFirst()).allSatisfy { $1.failures >= $0.failures && $1.failures <= $0.failures + 1 })
+        let failing = report.results.filter { $0.verdict != .allowed }.count
+        #expect(failing > 0 && failing < report.results.count, "the lab run should mix allowed and failing verdicts")
+        #expect(updates.last?.failures == failing)
+    }
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {
         let report = try #require(report, "the lab run produced no report")

@@ -57,6 +57,23 @@ struct ReportTests {
         #expect(!ConsoleSummary.render(report).contains("\u{7}"))
     }
 
+    @Test("JSON streamed result by result is byte for byte the encoding of the whole report")
+    func jsonStreamedEqualsWhole() throws {
+        var report = Self.sampleReport()
+        // Several results, one with a newline and quotes in its evidence, so the splice and re-indenting are exercised.
+        var odd = report.results[0]
+        odd.evidence.curlMessage = "line one\nline \"two\"\n  ]\n"
+        report.results += [odd, report.results[0]]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        for candidate in [report, Self.sampleReport(), { var empty = report; empty.results = []; return empty }()] {
+            var whole = try encoder.encode(candidate)
+            whole.append(0x0A)
+            let streamed = try JSONReport.render(candidate)
+            #expect(streamed == whole, "\(candidate.results.count) results")
+        }
+    }
+
     @Test("JSON is deterministic, versioned and round-trips")
     func json() throws {
         let report = Self.sampleReport()
