@@ -79,7 +79,8 @@ struct HostileProxyTests {
         let engine = ProbeEngine(settings: settings)
         let evidence = engine.run((0..<40).map { ProbeJob(route: route, url: "https://h\($0).example.test/") })
         #expect(evidence.count == 40)
-        #expect(evidence.allSatisfy { $0.connectStatus == 403 })
+        #expect(evidence.allSatisfy { $0.connectStatus == 403 },
+                "\(Set(evidence.filter { $0.connectStatus != 403 }.map { "curl \($0.curlCode) CONNECT \($0.connectStatus): \($0.curlMessage) after \($0.timings.total) s" }))")
         #expect(engine.peakInFlight[route.proxyKey] == 3)
     }
 }

@@ -49,13 +49,23 @@ final class FakeProxy: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// Stops listening and waits (at most 5 s) until the port is closed. Only the accept thread closes the listener:
+    /// closing it here raced with a thread not yet in accept(), which then accepted on whatever socket reused the
+    /// descriptor number (another test's proxy) and served it with this proxy's behaviour.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        _ = closed.wait(timeout: .now() + 5)
     }
 
+    /// Signalled once the accept thread has closed the listener.
+    private let closed = DispatchSemaphore(value: 0)
+
     private func acceptLoop() {
-        // Bounded: stops when the listener is closed, and serves at most 100,000 connections.
+        defer {
+            close(listener)
+            closed.signal()
+        }
+        // Bounded: stops when the listener is shut down, and serves at most 100,000 connections.
         for _ in 0..<100_000 {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
