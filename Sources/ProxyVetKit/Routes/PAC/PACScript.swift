@@ -69,10 +69,9 @@ public final class PACScript: Sendable {
 
     /// Fetches a PAC over HTTP(S) with libcurl, direct and without following redirects.
     private static func fetch(_ url: String) throws -> Data {
-        guard let download = PACDownload(url: url, limit: sizeLimit, timeout: fetchTimeout) else {
+        guard let result = CurlRequest.perform(CurlRequest.Options(url: url, timeout: fetchTimeout, sizeLimit: sizeLimit)) else {
             throw InputError(file: url, "cannot fetch the PAC file: libcurl could not start")
         }
-        let result = download.perform()
         if result.status != 0 && !(200..<300).contains(result.status) {
             var message = "cannot fetch the PAC file: HTTP status \(result.status)"
             if (300..<400).contains(result.status) {
@@ -81,14 +80,14 @@ public final class PACScript: Sendable {
             }
             throw InputError(file: url, message)
         }
-        if download.tooLarge || result.code == CURLE_FILESIZE_EXCEEDED {
+        if result.tooLarge {
             throw InputError(file: url, "the PAC file is too large (over 1 MiB)")
         }
         guard result.code == CURLE_OK else { throw InputError(file: url, "cannot fetch the PAC file: \(result.message)") }
         if result.contentType?.lowercased().hasPrefix("text/html") == true {
             throw InputError(file: url, "the server sent an HTML page, not a PAC script (a login or error page?)")
         }
-        return download.body
+        return result.body
     }
 
     /// Checks the bytes are a plausible script: UTF-8 without NUL bytes (libpacparser takes a C string), not empty.
@@ -361,94 +360,5 @@ private final class PACRun: @unchecked Sendable {
             }
             return (nil, started)
         }
-    }
-}
-
-/// One PAC download: owns its libcurl easy handle and the bytes received so far.
-private final class PACDownload {
-    /// What the transfer ended with.
-    struct Result {
-        var code: CURLcode
-        var message: String
-        var status: Int
-        var redirect: String?
-        var contentType: String?
-    }
-
-    private let handle: UnsafeMutableRawPointer
-    private let limit: Int
-    private(set) var body = Data()
-    /// True once the body passed `limit` and the write callback stopped the transfer.
-    private(set) var tooLarge = false
-    /// libcurl's detailed message for a failure (CURLOPT_ERRORBUFFER).
-    private let errorBuffer: UnsafeMutablePointer<CChar>
-
-    init?(url: String, limit: Int, timeout: Double) {
-        guard Curl.initialized, let handle = curl_easy_init() else { return nil }
-        self.handle = handle
-        self.limit = limit
-        errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        configure(url: url, timeout: timeout)
-    }
-
-    deinit {
-        curl_easy_cleanup(handle)
-        errorBuffer.deallocate()
-    }
-
-    private func set(_ option: CURLoption, _ value: Int) { _ = CCurlShim_easy_setopt_long(handle, option, value) }
-    private func set(_ option: CURLoption, _ value: String) { _ = CCurlShim_easy_setopt_string(handle, option, value) }
-
-    /// Sets the options of the download; see https://curl.se/libcurl/c/curl_easy_setopt.html.
-    private func configure(url: String, timeout: Double) {
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-        set(CURLOPT_URL, url)
-        set(CURLOPT_PROTOCOLS_STR, "http,https")
-        set(CURLOPT_NOSIGNAL, 1)
-        set(CURLOPT_USERAGENT, "ProxyVet/\(ProxyVetVersion.current)")
-        set(CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
-        // An empty proxy string turns proxies off, including any from the environment.
-        set(CURLOPT_PROXY, "")
-        set(CURLOPT_FOLLOWLOCATION, 0)
-        // Fails early when the server announces a larger body; the write callback catches the rest.
-        set(CURLOPT_MAXFILESIZE, limit)
-        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, PACDownload.bodyCallback)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
-    }
-
-    /// Captureless: finds the download through the userdata pointer and only appends bytes.
-    private static let bodyCallback: CCurlShimWriteCallback = { data, size, count, userdata in
-        let length = size * count
-        guard let data, let userdata else { return length }
-        let download = Unmanaged<PACDownload>.fromOpaque(userdata).takeUnretainedValue()
-        return download.append(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
-    }
-
-    /// Returns false (which makes libcurl stop) once the body is over the limit.
-    private func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard body.count + bytes.count <= limit else {
-            tooLarge = true
-            return false
-        }
-        body.append(contentsOf: bytes)
-        return true
-    }
-
-    /// Runs the transfer to its end (blocking, bounded by the timeout).
-    func perform() -> Result {
-        let code = curl_easy_perform(handle)
-        var status = 0
-        _ = CCurlShim_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        let detail = String(cString: errorBuffer)
-        return Result(code: code, message: detail.isEmpty ? Curl.message(for: code) : detail, status: status,
-                      redirect: string(CURLINFO_REDIRECT_URL), contentType: string(CURLINFO_CONTENT_TYPE))
-    }
-
-    /// A string-valued CURLINFO, copied.
-    private func string(_ info: CURLINFO) -> String? {
-        var value: UnsafeMutablePointer<CChar>?
-        guard CCurlShim_easy_getinfo_string(handle, info, &value) == CURLE_OK, let value else { return nil }
-        return String(cString: value)
     }
 }
