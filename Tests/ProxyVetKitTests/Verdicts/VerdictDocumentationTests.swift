@@ -21,6 +21,7 @@ struct VerdictDocumentationTests {
         for key in result.keys { #expect(schema.contains("`\(key)`"), "results[].\(key)") }
         let evidence = try #require(result["evidence"] as? [String: Any])
         for key in evidence.keys { #expect(schema.contains("`\(key)`"), "evidence.\(key)") }
+        for kind in SkipKind.allCases { #expect(schema.contains("`\(kind.rawValue)`"), "skipped[].kind \(kind)") }
     }
 }
 
