@@ -11,7 +11,7 @@ public enum ConsoleSummary {
         var lines: [String] = []
         let verdictLine = report.ready ? "READY" : "NOT READY"
         lines.append("ProxyVet \(report.tool.version) (libcurl \(report.tool.libcurl)): \(verdictLine)")
-        lines.append("\(report.summary.targets) targets × \(report.routes.count) routes = \(report.summary.probes) probes in \(String(format: "%.1f", report.durationSeconds)) s; "
+        lines.append("\(report.summary.targets) targets × \(report.routes.count) route\(report.routes.count == 1 ? "" : "s") = \(report.summary.probes) probes in \(String(format: "%.1f", report.durationSeconds)) s; "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations")
         lines += conflictLines(report)
         if !report.skipped.isEmpty {

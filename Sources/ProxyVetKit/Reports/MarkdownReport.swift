@@ -18,7 +18,7 @@ public enum MarkdownReport {
         let failing = report.results.filter(\.failsRequirement)
         out.append("# ProxyVet: \(report.ready ? "READY" : "NOT READY")")
         out.append("")
-        out.append("- \(report.summary.targets) targets × \(report.routes.count) routes, \(report.summary.probes) probes: "
+        out.append("- \(report.summary.targets) targets × \(report.routes.count) route\(report.routes.count == 1 ? "" : "s"), \(report.summary.probes) probes: "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations, "
             + "\(report.summary.conflictErrors) error conflicts.")
         out.append("- Run \(cell(report.generatedAt))\(report.changes.map { " (history run \($0.run))" } ?? "") in "

@@ -91,7 +91,7 @@ struct HostileProxyTests {
 struct EngineResourceTests {
     static let probes = ProcessInfo.processInfo.environment["PROXYVET_LONG"] == "1" ? 10_000 : 500
 
-    @Test("every transfer is freed after a run, including second looks at certificates and aborted bodies")
+    @Test("every transfer is freed after a run, including refused tunnels and aborted endless bodies")
     func noHandleLeft() throws {
         let refusing = try FakeProxy(.reply("HTTP/1.1 403 Forbidden\r\nServer: squid\r\nContent-Length: 0\r\n\r\n"))
         let endless = try FakeProxy(.endless(head: "HTTP/1.1 200 OK\r\n\r\n", chunk: String(repeating: "x", count: 1024)), holdSeconds: 3)
