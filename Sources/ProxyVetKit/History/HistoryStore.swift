@@ -30,12 +30,31 @@ public final class HistoryStore: Sendable {
             if mode?.lowercased() != "wal" { throw DatabaseError(message: "could not switch the history to WAL mode") }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        do {
-            pool = try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw Self.mapped(error, file: path, timeout: busyTimeout)
+        pool = try Self.retryingRaces(file: path, timeout: busyTimeout) {
+            try DatabaseQueue(path: path, configuration: configuration)
         }
         try migrate()
+    }
+
+    /// Runs `body` again while it fails the way two processes opening one new history at once make it fail: both
+    /// switching the file to WAL (one gets SQLITE_BUSY at once, as SQLite's deadlock avoidance, without waiting),
+    /// a write from a snapshot the other has since changed (SQLITE_BUSY_SNAPSHOT, not waited for either), or a schema
+    /// the other is still creating (SQLITE_ERROR: "table already exists", "no such table: grdb_migrations"). Each
+    /// goes away once the other process has committed. Bounded by the busy timeout; other errors are mapped at once.
+    static func retryingRaces<T>(file: String, timeout: Double, _ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(max(timeout, 1))
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError
+                        where [.SQLITE_ERROR, .SQLITE_BUSY].contains(error.resultCode) && attempt < 200 && Date() < deadline {
+                attempt += 1
+                Thread.sleep(forTimeInterval: min(0.02 * Double(attempt), 0.2))
+            } catch {
+                throw Self.mapped(error, file: file, timeout: timeout)
+            }
+        }
     }
 
     // MARK: Schema
@@ -149,36 +168,36 @@ public final class HistoryStore: Sendable {
     """
 
     /// Applies missing migrations. Refuses a file of another application and one migrated by a newer ProxyVet.
+    ///
+    /// Two processes may open a new file at the same moment. GRDB creates its migrations table outside the migration's
+    /// transaction, so the other process can meet a half-made schema: "table already exists" from its own migration
+    /// (which then rolls back whole), or "no such table: grdb_migrations" from a schema it read a moment too early.
+    /// Both go away once the first process has committed, so the whole check is tried again (`retryingRaces`), with
+    /// the schema read afresh.
     private func migrate() throws {
+        try Self.retryingRaces(file: file, timeout: busyTimeout) { try migrateOnce() }
+    }
+
+    private func migrateOnce() throws {
         let migrator = Self.migrator
-        try guarded {
-            let upToDate = try pool.read { db in
-                let applied = try migrator.appliedIdentifiers(db)
-                let unknown = applied.subtracting(migrator.migrations).sorted()
-                if !unknown.isEmpty { throw HistoryError.newerSchema(file: file, migrations: unknown) }
-                // A new history another process is creating right now has only the (empty) migrations table.
-                if applied.isEmpty {
-                    let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'")
-                    if !tables.isEmpty {
-                        throw HistoryError.notAHistory(file: file, detail: "it holds other tables: \(tables.prefix(5).joined(separator: ", "))")
-                    }
-                }
-                return try migrator.hasCompletedMigrations(db)
-            }
-            // Only a migration needs the write lock: a run opening an up-to-date history while another writes does not wait here.
-            if upToDate { return }
-            // Two processes may open a new file at the same moment: both see no migration, one creates the
-            // tables, the other's transaction then fails on "table already exists" and rolls back. A second
-            // pass sees the migration applied and has nothing left to do.
-            for attempt in 0..<3 {
-                do {
-                    try migrator.migrate(pool)
-                    return
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR && attempt < 2 {
-                    if try pool.read(migrator.hasCompletedMigrations) { return }
+        let upToDate = try pool.read { db in
+            db.clearSchemaCache()
+            let applied = try migrator.appliedIdentifiers(db)
+            let unknown = applied.subtracting(migrator.migrations).sorted()
+            if !unknown.isEmpty { throw HistoryError.newerSchema(file: file, migrations: unknown) }
+            // A new history another process is creating right now has only the (empty) migrations table.
+            if applied.isEmpty {
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'")
+                if !tables.isEmpty {
+                    throw HistoryError.notAHistory(file: file, detail: "it holds other tables: \(tables.prefix(5).joined(separator: ", "))")
                 }
             }
+            return try migrator.hasCompletedMigrations(db)
         }
+        // Only a migration needs the write lock: a run opening an up-to-date history while another writes does not wait here.
+        if upToDate { return }
+        pool.writeWithoutTransaction { $0.clearSchemaCache() }
+        try migrator.migrate(pool)
     }
 
     // MARK: Recording

@@ -98,16 +98,8 @@ public struct ResultChange: Codable, Sendable, Equatable {
     }
 }
 
-/// A conflict that appeared or was resolved.
-public struct ConflictChange: Codable, Sendable, Equatable {
-    public var kind: String
-    public var severity: String
-    public var url: String
-    /// The hop that must change.
-    public var hop: String
-    public var routes: [String]
-    public var explanation: String
-}
+/// A conflict that appeared or was resolved: the conflict as the history stores it.
+public typealias ConflictChange = RunSnapshot.ConflictState
 
 /// A list whose version changed between two runs.
 public struct ListChange: Codable, Sendable, Equatable {
@@ -167,8 +159,7 @@ public enum RunDiff {
     private static func key(_ result: RunSnapshot.ResultState) -> String { result.route + "\u{1F}" + result.url }
 
     private static func change(_ conflict: RunSnapshot.ConflictState) -> ConflictChange {
-        ConflictChange(kind: conflict.kind, severity: conflict.severity, url: conflict.url, hop: conflict.hop,
-                       routes: conflict.routes, explanation: conflict.explanation)
+        conflict
     }
 }
 
