@@ -53,19 +53,20 @@ public struct CheckRunner: Sendable {
         if let anchors { probeSettings.caBundle = anchors.path }
         let engine = ProbeEngine(settings: probeSettings)
         let expected = config.expectedIssuers
-        var failures = 0
-        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }, progress: progress.map { report in
-            { done, total, finished, evidence in
-                let pair = pairs[finished]
-                let verdict = Self.result(route: pair.route, target: pair.target, evidence: evidence,
-                                          expectedIssuers: expected + pair.target.expectedIssuers).verdict
-                if verdict != .allowed { failures += 1 }
-                report(Progress(done: done, total: total, failures: failures))
-            }
-        })
-        var results = zip(pairs, evidence).map { pair, evidence in
-            Self.result(route: pair.route, target: pair.target, evidence: evidence, expectedIssuers: expected + pair.target.expectedIssuers)
+        func classify(_ index: Int, _ evidence: ProbeEvidence) -> ProbeResult {
+            Self.result(route: pairs[index].route, target: pairs[index].target, evidence: evidence,
+                        expectedIssuers: expected + pairs[index].target.expectedIssuers)
         }
+        // Each probe is classified once, as it finishes, so the progress line can count failures without a second pass.
+        var classified = [ProbeResult?](repeating: nil, count: pairs.count)
+        var failures = 0
+        let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }) { done, total, finished, evidence in
+            let result = classify(finished, evidence)
+            classified[finished] = result
+            if result.verdict != .allowed { failures += 1 }
+            progress?(Progress(done: done, total: total, failures: failures))
+        }
+        var results = evidence.indices.map { index in classified[index] ?? classify(index, evidence[index]) }
 
         let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
         let index = ResultIndex(results)

@@ -102,8 +102,10 @@ public final class ProbeEngine {
 
         func start(_ index: Int, key: String, verifyPeer: Bool) {
             guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList, live: liveTransfers) else {
-                results[index] = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
+                let failed = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
+                results[index] = failed
                 done += 1
+                progress?(done, jobs.count, index, failed)
                 return
             }
             inFlight[transfer.handle] = transfer
