@@ -8,11 +8,12 @@ public enum AllowListLoader {
 
     /// Loads every file; all errors are collected so the user sees them together. Nothing is returned
     /// (and so nothing is probed) if any file fails.
-    public static func load(files: [String]) throws -> [AllowList] {
+    /// `using` loads one source (default: a file; `allowlist --fetch` passes one that also fetches URLs).
+    public static func load(files: [String], using loadOne: (String) throws -> AllowList = { try load(file: $0) }) throws -> [AllowList] {
         var lists: [AllowList] = []
         var errors: [InputError] = []
         for file in files {
-            do { lists.append(try load(file: file)) } catch let error as InputError {
+            do { lists.append(try loadOne(file)) } catch let error as InputError {
                 errors.append(error)
             } catch let error as InputErrors {
                 errors += error.errors

@@ -120,7 +120,6 @@ public enum CSVImporter {
         case let other: throw fail("required must be true or false, not \"\(other)\"")
         }
         if let notes = detail["notes"], !notes.isEmpty { endpoint.notes = notes }
-        if endpoint.isWildcard == false, !endpoint.samples.isEmpty { endpoint.samples = [] }
         builder.add(endpoint, to: entry.service, original: text)
     }
 }

@@ -390,21 +390,6 @@ public final class HistoryStore: Sendable {
 
     private static func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
 
-    /// Verdict name → count per route of a recorded run, in route order.
-    public func verdictCounts(run: Int64) throws -> [(route: String, verdicts: [String: Int])] {
-        try guarded {
-            try pool.read { db in
-                let routes = try String.fetchAll(db, sql: "SELECT name FROM run_route WHERE run = ? ORDER BY position", arguments: [run])
-                var counts: [String: [String: Int]] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT route, verdict, COUNT(*) AS n FROM result WHERE run = ? GROUP BY route, verdict", arguments: [run]) {
-                    let route: String = row["route"], verdict: String = row["verdict"], count: Int = row["n"]
-                    counts[route, default: [:]][verdict] = count
-                }
-                return routes.map { ($0, counts[$0] ?? [:]) }
-            }
-        }
-    }
-
     /// Resolves what a user typed for a run: a number (`12`, `#12`), `latest`, or `previous` (the one before latest).
     public func resolve(_ reference: String) throws -> Int64 {
         let text = reference.trimmingCharacters(in: .whitespaces).lowercased()
@@ -436,7 +421,7 @@ public final class HistoryStore: Sendable {
     // MARK: Retention
 
     /// What `prune` removed.
-    public struct PruneOutcome: Sendable, Equatable {
+    public struct PruneOutcome: Codable, Sendable, Equatable {
         public var deleted: [Int64]
         /// Older runs kept because a kept run uses them as its baseline.
         public var keptAsBaseline: [Int64]

@@ -89,12 +89,16 @@ public struct ResultChange: Codable, Sendable, Equatable {
     public var reason: String
 
     /// `allowed → tls_intercepted (violates noInspection)`.
-    public var transition: String {
-        func state(_ verdict: String?, _ violations: [String]) -> String {
-            guard let verdict else { return "not probed" }
-            return verdict + (violations.isEmpty ? "" : " (violates \(violations.joined(separator: ", ")))")
-        }
-        return "\(state(from, fromViolations)) → \(state(to, toViolations))"
+    public var transition: String { "\(fromState) → \(toState)" }
+
+    /// The earlier state in words: `allowed`, `tls_intercepted (violates noInspection)`, or `not probed`.
+    public var fromState: String { Self.state(from, fromViolations) }
+    /// The state now in words.
+    public var toState: String { Self.state(to, toViolations) }
+
+    private static func state(_ verdict: String?, _ violations: [String]) -> String {
+        guard let verdict else { return "not probed" }
+        return verdict + (violations.isEmpty ? "" : " (violates \(violations.joined(separator: ", ")))")
     }
 }
 
@@ -147,8 +151,8 @@ public enum RunDiff {
         return RunComparison(
             against: RunRef(run: earlier.run ?? 0, generatedAt: earlier.generatedAt, ready: earlier.ready),
             newlyFailing: newlyFailing, recovered: recovered, verdictChanged: changed,
-            newConflicts: later.conflicts.filter { !oldConflicts.contains($0.identity) }.map(change),
-            resolvedConflicts: earlier.conflicts.filter { !newConflicts.contains($0.identity) }.map(change),
+            newConflicts: later.conflicts.filter { !oldConflicts.contains($0.identity) },
+            resolvedConflicts: earlier.conflicts.filter { !newConflicts.contains($0.identity) },
             listsChanged: lists,
             routesAdded: later.routes.filter { !earlier.routes.contains($0) },
             routesRemoved: earlier.routes.filter { !later.routes.contains($0) },
@@ -157,10 +161,6 @@ public enum RunDiff {
     }
 
     private static func key(_ result: RunSnapshot.ResultState) -> String { result.route + "\u{1F}" + result.url }
-
-    private static func change(_ conflict: RunSnapshot.ConflictState) -> ConflictChange {
-        conflict
-    }
 }
 
 extension RunComparison {
@@ -193,11 +193,6 @@ extension RunComparison {
             lines.append("  list \(list.name): \(list.fromDate ?? (list.fromHash == nil ? "new" : "undated")) → \(list.toDate ?? (list.toHash == nil ? "no longer probed" : "undated"))"
                 + " (sha256 \(list.fromHash.map { String($0.prefix(12)) } ?? "-") → \(list.toHash.map { String($0.prefix(12)) } ?? "-"))")
         }
-        return lines.map(Self.printable)
-    }
-
-    /// Control characters from a proxy's answer never reach a terminal.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        return lines.map(ConsoleSummary.sanitize)
     }
 }

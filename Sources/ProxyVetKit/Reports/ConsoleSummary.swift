@@ -25,11 +25,7 @@ public enum ConsoleSummary {
             lines.append("route \(route.route) (\(proxy)\(info?.authenticated == true ? ", with credentials" : "")): \(counts.joined(separator: ", "))")
             // Grouped by what went wrong, so 300 endpoints refused the same way read as one finding.
             let failing = report.results.filter { $0.route == route.route && $0.failsRequirement }
-            var groups: [(key: String, results: [ProbeResult])] = []
-            for result in failing {
-                let key = result.verdict.rawValue + (result.policyViolations.isEmpty ? "" : " (violates \(result.policyViolations.map(\.rawValue).joined(separator: ", ")))")
-                if let index = groups.firstIndex(where: { $0.key == key }) { groups[index].results.append(result) } else { groups.append((key, [result])) }
-            }
+            let groups = failing.groupedInOrder(by: \.failureKey).map { (key: $0.key, results: $0.members) }
             for group in groups.prefix(listLimit) {
                 let examples = group.results.prefix(examplesPerGroup).map(\.url).joined(separator: ", ")
                 let more = group.results.count > examplesPerGroup ? ", …" : ""
@@ -67,7 +63,7 @@ public enum ConsoleSummary {
     }
 
     /// Control characters from a proxy's answer never reach the terminal.
-    static func sanitize(_ text: String) -> String {
+    public static func sanitize(_ text: String) -> String {
         String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
     }
 }

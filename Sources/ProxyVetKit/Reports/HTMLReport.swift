@@ -94,16 +94,12 @@ public enum HTMLReport {
         guard let changes = report.changes else { return [] }
         return [("Changes since the last run", changes.sincePrevious), ("Changes since the baseline", changes.sinceBaseline)].compactMap { title, comparison in
             guard let comparison else { return nil }
-            func state(_ verdict: String?, _ violations: [String]) -> String {
-                guard let verdict else { return "not probed" }
-                return verdict + (violations.isEmpty ? "" : " (violates \(violations.joined(separator: ", ")))")
-            }
             var rows: [[String: Any]] = []
             for (kind, list, bad) in [("newly failing", comparison.newlyFailing, true), ("verdict changed", comparison.verdictChanged, true),
                                       ("recovered", comparison.recovered, false)] {
                 rows += list.map {
                     ["kind": kind, "bad": bad, "route": $0.route, "url": $0.url, "required": $0.required ? "required" : "optional",
-                     "was": state($0.from, $0.fromViolations), "now": state($0.to, $0.toViolations), "reason": $0.reason]
+                     "was": $0.fromState, "now": $0.toState, "reason": $0.reason]
                 }
             }
             for (kind, list, bad) in [("new conflict", comparison.newConflicts, true), ("resolved conflict", comparison.resolvedConflicts, false)] {

@@ -36,9 +36,8 @@ public enum JUnitReport {
                 let change = changeByKey[result.route + " " + result.url]
                 let open = "    <testcase name=\"\(attribute(result.url))\" classname=\"\(attribute("proxyvet." + route.name))\" time=\"\(seconds(result.timings.total))\""
                 if result.failsRequirement {
-                    let violations = result.policyViolations.isEmpty ? "" : " (violates \(result.policyViolations.map(\.rawValue).joined(separator: ", ")))"
                     lines.append(open + ">")
-                    lines.append("      <failure type=\"\(attribute(result.verdict.rawValue))\" message=\"\(attribute(result.verdict.rawValue + violations + ": " + result.reason))\">"
+                    lines.append("      <failure type=\"\(attribute(result.verdict.rawValue))\" message=\"\(attribute(result.failureKey + ": " + result.reason))\">"
                         + text(evidence(result, change: change, against: since?.against.run)) + "</failure>")
                     lines.append("    </testcase>")
                 } else if result.verdict != .allowed || !result.policyViolations.isEmpty || change != nil {

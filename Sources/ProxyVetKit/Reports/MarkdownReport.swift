@@ -31,12 +31,8 @@ public enum MarkdownReport {
                     + "\(comparison.against.ready ? "ready" : "not ready")): \(cell(comparison.headline)).")
                 for line in changeGroups(comparison).prefix(summaryItems) { out.append("  - " + line) }
                 for (title, conflicts) in [("new conflicts", comparison.newConflicts), ("resolved conflicts", comparison.resolvedConflicts)] where !conflicts.isEmpty {
-                    var counts: [(key: String, count: Int)] = []
-                    for conflict in conflicts {
-                        let key = "\(conflict.kind) at \(conflict.hop)"
-                        if let index = counts.firstIndex(where: { $0.key == key }) { counts[index].count += 1 } else { counts.append((key, 1)) }
-                    }
-                    out.append("  - \(title): " + counts.prefix(4).map { "\(cell($0.key)) ×\($0.count)" }.joined(separator: ", ") + (counts.count > 4 ? ", …" : ""))
+                    let counts = conflicts.groupedInOrder { "\($0.kind) at \($0.hop)" }
+                    out.append("  - \(title): " + counts.prefix(4).map { "\(cell($0.key)) ×\($0.members.count)" }.joined(separator: ", ") + (counts.count > 4 ? ", …" : ""))
                 }
             }
         }
@@ -53,19 +49,11 @@ public enum MarkdownReport {
         }
         if !failing.isEmpty {
             // Grouped by what went wrong across routes, biggest first: 600 endpoints refused the same way read as one finding.
-            var groups: [(key: String, results: [ProbeResult])] = []
-            for result in failing {
-                let key = result.verdict.rawValue + (result.policyViolations.isEmpty ? "" : " (violates \(result.policyViolations.map(\.rawValue).joined(separator: ", ")))")
-                if let index = groups.firstIndex(where: { $0.key == key }) { groups[index].results.append(result) } else { groups.append((key, [result])) }
-            }
+            var groups = failing.groupedInOrder(by: \.failureKey).map { (key: $0.key, results: $0.members) }
             groups.sort { ($0.results.count, $1.key) > ($1.results.count, $0.key) }
             out.append("- **Failing required endpoints** by verdict (\(failing.count) route × endpoint results):")
             for group in groups.prefix(summaryItems) {
-                var perRoute: [(route: String, count: Int)] = []
-                for result in group.results {
-                    if let index = perRoute.firstIndex(where: { $0.route == result.route }) { perRoute[index].count += 1 } else { perRoute.append((result.route, 1)) }
-                }
-                let routes = perRoute.prefix(4).map { "\(cell($0.route)) \($0.count)" }.joined(separator: ", ") + (perRoute.count > 4 ? ", …" : "")
+                let routes = routeCounts(group.results.map(\.route))
                 let example = group.results.first { $0.port == 443 || $0.port == 80 } ?? group.results[0]
                 out.append("  - \(cell(group.key)) ×\(group.results.count) (\(routes)), e.g. \(cell(example.url)): \(cell(shortened(example.reason)))")
             }
@@ -77,22 +65,23 @@ public enum MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// `edge 25, branch 25, tiny 25`: how many of a group each route has, in first-seen order, four at most.
+    static func routeCounts(_ routes: [String]) -> String {
+        let perRoute = routes.groupedInOrder { $0 }
+        return perRoute.prefix(4).map { "\(cell($0.key)) \($0.members.count)" }.joined(separator: ", ") + (perRoute.count > 4 ? ", …" : "")
+    }
+
     /// Result changes grouped the way they happen (one ACL line moves many endpoints the same way):
     /// `newly failing, allowed → blocked ×75 (edge 25, branch 25, tiny 25), e.g. URL, URL`. Required ones first.
     static func changeGroups(_ comparison: RunComparison) -> [String] {
-        var groups: [(key: String, changes: [ResultChange])] = []
-        for (kind, list) in [("newly failing", comparison.newlyFailing), ("verdict changed", comparison.verdictChanged), ("recovered", comparison.recovered)] {
-            for change in list.sorted(by: { ($0.required ? 0 : 1) < ($1.required ? 0 : 1) }) {
-                let key = "\(kind)\(change.required ? "" : " (optional)"), \(change.transition)"
-                if let index = groups.firstIndex(where: { $0.key == key }) { groups[index].changes.append(change) } else { groups.append((key, [change])) }
-            }
+        let kinds = [("newly failing", comparison.newlyFailing), ("verdict changed", comparison.verdictChanged), ("recovered", comparison.recovered)]
+        let changes = kinds.flatMap { kind, list in
+            list.sorted(by: { ($0.required ? 0 : 1) < ($1.required ? 0 : 1) }).map { (kind: kind, change: $0) }
         }
+        let groups = changes.groupedInOrder { "\($0.kind)\($0.change.required ? "" : " (optional)"), \($0.change.transition)" }
+            .map { (key: $0.key, changes: $0.members.map(\.change)) }
         return groups.map { group in
-            var perRoute: [(route: String, count: Int)] = []
-            for change in group.changes {
-                if let index = perRoute.firstIndex(where: { $0.route == change.route }) { perRoute[index].count += 1 } else { perRoute.append((change.route, 1)) }
-            }
-            let routes = perRoute.prefix(4).map { "\(cell($0.route)) \($0.count)" }.joined(separator: ", ") + (perRoute.count > 4 ? ", …" : "")
+            let routes = routeCounts(group.changes.map(\.route))
             var examples: [String] = []
             for change in group.changes where !examples.contains(change.url) && examples.count < 2 { examples.append(change.url) }
             return "\(cell(group.key)) ×\(group.changes.count) (\(routes)), e.g. " + examples.map(cell).joined(separator: ", ")
@@ -128,9 +117,7 @@ public enum MarkdownReport {
                 out.append("|---|---|---|---|---|---|---|")
                 for (kind, list) in [("newly failing", comparison.newlyFailing), ("verdict changed", comparison.verdictChanged), ("recovered", comparison.recovered)] {
                     for change in list {
-                        let was = change.from.map { $0 + (change.fromViolations.isEmpty ? "" : " (violates \(change.fromViolations.joined(separator: ", ")))") } ?? "not probed"
-                        let now = change.to + (change.toViolations.isEmpty ? "" : " (violates \(change.toViolations.joined(separator: ", ")))")
-                        out.append("| \(kind) | \(cell(change.route)) | \(cell(change.url)) | \(change.required ? "yes" : "no") | \(cell(was)) | \(cell(now)) | \(cell(change.reason)) |")
+                        out.append("| \(kind) | \(cell(change.route)) | \(cell(change.url)) | \(change.required ? "yes" : "no") | \(cell(change.fromState)) | \(cell(change.toState)) | \(cell(change.reason)) |")
                     }
                 }
                 for (kind, list) in [("new conflict", comparison.newConflicts), ("resolved conflict", comparison.resolvedConflicts)] {

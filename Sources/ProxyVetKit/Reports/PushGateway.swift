@@ -57,7 +57,7 @@ public enum PushGateway {
         guard result.code == CURLE_OK else { throw PushError(url: url, message: result.message) }
         guard (200..<300).contains(result.status) else {
             let detail = String(decoding: result.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let printable = String(String.UnicodeScalarView(detail.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+            let printable = ConsoleSummary.sanitize(detail)
             throw PushError(url: url, message: "HTTP status \(result.status)" + (printable.isEmpty ? "" : ": \(printable)"))
         }
         return result.status

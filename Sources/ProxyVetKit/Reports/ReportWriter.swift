@@ -52,20 +52,21 @@ public enum ReportWriter {
         return written
     }
 
-    public static func writeAtomically(_ data: Data, to target: URL) throws {
+    /// `what` names the file in error messages ("the report", "the converted list").
+    public static func writeAtomically(_ data: Data, to target: URL, what: String = "the report") throws {
         let temporary = target.deletingLastPathComponent()
             .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try data.write(to: temporary)
             if rename(temporary.path, target.path) != 0 {
-                throw InputError(file: target.path, "cannot replace the report: \(String(cString: strerror(errno)))")
+                throw InputError(file: target.path, "cannot replace \(what): \(String(cString: strerror(errno)))")
             }
         } catch let error as InputError {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw InputError(file: target.path, "cannot write the report: \((error as NSError).localizedDescription)")
+            throw InputError(file: target.path, "cannot write \(what): \((error as NSError).localizedDescription)")
         }
     }
 }

@@ -56,17 +56,7 @@ struct ListFetchOptions: ParsableArguments {
 
     /// Loads every source, collecting every error (nothing is returned if one fails).
     func loadAll(_ sources: [String]) throws -> [AllowList] {
-        var lists: [AllowList] = []
-        var errors: [InputError] = []
-        for source in sources {
-            do { lists.append(try load(source)) } catch let error as InputError {
-                errors.append(error)
-            } catch let error as InputErrors {
-                errors += error.errors
-            }
-        }
-        if !errors.isEmpty { throw InputErrors(errors) }
-        return lists
+        try AllowListLoader.load(files: sources, using: load)
     }
 }
 
@@ -199,19 +189,7 @@ extension AllowListCommand {
                 print(text, terminator: "")
                 return
             }
-            let url = URL(fileURLWithPath: output)
-            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-            do {
-                try Data(text.utf8).write(to: temporary)
-                if FileManager.default.fileExists(atPath: url.path) {
-                    _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-                } else {
-                    try FileManager.default.moveItem(at: temporary, to: url)
-                }
-            } catch {
-                try? FileManager.default.removeItem(at: temporary)
-                throw InputError(file: output, "cannot write the converted list: \((error as NSError).localizedDescription)")
-            }
+            try ReportWriter.writeAtomically(Data(text.utf8), to: URL(fileURLWithPath: output), what: "the converted list")
         }
     }
 }

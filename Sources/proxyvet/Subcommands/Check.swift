@@ -128,8 +128,10 @@ struct Check: ParsableCommand {
             do {
                 let run = try store.record(report, baseline: baselineRun)
                 let current = RunSnapshot(report: report, run: run)
-                let previous = try store.previousRun(before: run).map { RunDiff.compare(try store.snapshot(run: $0), current) }
-                let pinned = try baselineRun.map { RunDiff.compare(try store.snapshot(run: $0), current) }
+                let previousRun = try store.previousRun(before: run)
+                let previous = try previousRun.map { RunDiff.compare(try store.snapshot(run: $0), current) }
+                // A baseline that is the previous run (e.g. --baseline latest) is not read and compared twice.
+                let pinned = try baselineRun.map { $0 == previousRun ? previous : RunDiff.compare(try store.snapshot(run: $0), current) } ?? nil
                 report.changes = RunChanges(run: run, sincePrevious: previous, sinceBaseline: pinned)
             } catch {
                 incomplete.append("\(error)")

@@ -89,9 +89,11 @@ struct History: ParsableCommand {
             for list in summary.lists {
                 print("list \(list.name) (\(list.file)): \(list.date ?? "undated"), \(list.endpoints) endpoints, sha256 \(list.contentHash)")
             }
-            let counts = try Check.history { try store.verdictCounts(run: id) }
+            // Counted from the snapshot already read, not with another query.
+            var counts: [String: [String: Int]] = [:]
+            for result in snapshot.results { counts[result.route, default: [:]][result.verdict, default: 0] += 1 }
             for route in summary.routes {
-                let verdicts = counts.first { $0.route == route.name }?.verdicts ?? [:]
+                let verdicts = counts[route.name] ?? [:]
                 let text = verdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 print("route \(route.name) (\(route.proxy ?? "direct")\(route.credentialSource.map { ", credentials from \($0)" } ?? ""), \(route.role)): \(text)")
             }
@@ -101,7 +103,7 @@ struct History: ParsableCommand {
                 print("Failing required endpoints (\(failing.count)):")
                 for result in failing.prefix(40) {
                     let violations = result.policyViolations.isEmpty ? "" : " (violates \(result.policyViolations.joined(separator: ", ")))"
-                    print(printable("  \(result.route) \(result.url): \(result.verdict)\(violations): \(result.reason)"))
+                    print(ConsoleSummary.sanitize("  \(result.route) \(result.url): \(result.verdict)\(violations): \(result.reason)"))
                 }
                 if failing.count > 40 { print("  … \(failing.count - 40) more (--json lists all)") }
             }
@@ -109,7 +111,7 @@ struct History: ParsableCommand {
                 print("")
                 print("Conflicts (\(snapshot.conflicts.count)):")
                 for conflict in snapshot.conflicts.prefix(20) {
-                    print(printable("  \(conflict.kind) (\(conflict.severity)) \(conflict.url), hop \(conflict.hop): \(conflict.explanation)"))
+                    print(ConsoleSummary.sanitize("  \(conflict.kind) (\(conflict.severity)) \(conflict.url), hop \(conflict.hop): \(conflict.explanation)"))
                 }
                 if snapshot.conflicts.count > 20 { print("  … \(snapshot.conflicts.count - 20) more (--json lists all)") }
             }
@@ -157,8 +159,7 @@ struct History: ParsableCommand {
             let store = try options.open()
             let outcome = try Check.history { try store.prune(keep: keep) }
             if options.json {
-                struct Pruned: Encodable { var deleted: [Int64]; var keptAsBaseline: [Int64] }
-                return try printJSON(Pruned(deleted: outcome.deleted, keptAsBaseline: outcome.keptAsBaseline))
+                return try printJSON(outcome)
             }
             print("Deleted \(outcome.deleted.count) run\(outcome.deleted.count == 1 ? "" : "s")"
                 + (outcome.deleted.isEmpty ? "" : " (\(ranges(outcome.deleted)))") + "; kept the newest \(keep)"
@@ -185,9 +186,4 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-/// Control characters from a proxy's answer never reach the terminal.
-func printable(_ text: String) -> String {
-    String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
 }

@@ -167,7 +167,7 @@ struct Schedule: ParsableCommand {
         @OptionGroup var units: UnitOptions
 
         func run() throws {
-            let timer = "proxyvet-\(units.name).timer"
+            let timer = ScheduledCheck.unitName(units.name, "timer")
             if Schedule.systemdRunning, units.unitDir == "/etc/systemd/system" {
                 Schedule.systemctl(["disable", "--now", timer])
             }
@@ -196,14 +196,14 @@ struct Schedule: ParsableCommand {
                 print("\(schedule.name): every \(schedule.every) (\(schedule.onCalendar ?? "timer missing")), output \(schedule.output), keep \(schedule.keep)"
                     + (schedule.history.map { ", history \($0)" } ?? ""))
                 if Schedule.systemdRunning {
-                    let timer = "proxyvet-\(schedule.name).timer"
+                    let timer = ScheduledCheck.unitName(schedule.name, "timer")
                     let enabled = Schedule.systemctl(["--quiet", "is-enabled", timer]) == 0
                     let active = Schedule.systemctl(["--quiet", "is-active", timer]) == 0
                     print("  timer: \(enabled ? "enabled" : "not enabled"), \(active ? "active" : "inactive") (systemctl list-timers \(timer))")
                 } else {
                     print("  timer: systemd is not running here (use the cron line from schedule install)")
                 }
-                print("  lock: " + lockState((schedule.output as NSString).appendingPathComponent(".proxyvet.lock")))
+                print("  lock: " + lockState(ScheduledCheck.lockFile(in: schedule.output)))
                 let report = (schedule.output as NSString).appendingPathComponent(ReportFormat.json.fileName)
                 if let data = FileManager.default.contents(atPath: report), let last = try? JSONReport.decode(data) {
                     print("  last report: \(last.generatedAt), \(last.ready ? "READY" : "NOT READY"), \(last.summary.failingRequired) required targets failing"
