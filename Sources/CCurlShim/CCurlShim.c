@@ -15,3 +15,4 @@ CURLMcode CCurlShim_multi_setopt_long(CURLM *handle, CURLMoption option, long va
 
 curl_version_info_data *CCurlShim_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
 unsigned long CCurlShim_auth_any(void) { return CURLAUTH_ANY; }
+unsigned long CCurlShim_auth_negotiate(void) { return CURLAUTH_NEGOTIATE; }

@@ -22,5 +22,6 @@ CURLMcode CCurlShim_multi_setopt_long(CURLM *handle, CURLMoption option, long va
 // Macros Swift cannot import.
 curl_version_info_data *CCurlShim_version_info(void);   // curl_version_info(CURLVERSION_NOW)
 unsigned long CCurlShim_auth_any(void);                 // CURLAUTH_ANY
+unsigned long CCurlShim_auth_negotiate(void);           // CURLAUTH_NEGOTIATE
 
 #endif

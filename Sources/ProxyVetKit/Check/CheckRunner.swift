@@ -53,9 +53,21 @@ public struct CheckRunner: Sendable {
         if let anchors { probeSettings.caBundle = anchors.path }
         let engine = ProbeEngine(settings: probeSettings)
         let expected = config.expectedIssuers
+        let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
+
+        // Learn every proxy's voice first, so each answer can be told apart as the proxy's own or the origin's.
+        let voices = Calibrator.calibrate(routes: configured + extra, engine: engine)
+        let routeVoices = Dictionary(uniqueKeysWithValues: (configured + extra).map { route in
+            (route.name, topology.chain(of: route.name).compactMap { voices[$0] })
+        })
+        let signatures = SignatureSet.bundled.adding(config.blockPages)
+        var classifications = [Classification?](repeating: nil, count: pairs.count)
         func classify(_ index: Int, _ evidence: ProbeEvidence) -> ProbeResult {
-            Self.result(route: pairs[index].route, target: pairs[index].target, evidence: evidence,
-                        expectedIssuers: expected + pairs[index].target.expectedIssuers)
+            let (result, classification) = Self.classified(route: pairs[index].route, target: pairs[index].target, evidence: evidence,
+                                                           expectedIssuers: expected + pairs[index].target.expectedIssuers,
+                                                           voices: routeVoices[pairs[index].route.name] ?? [], signatures: signatures)
+            classifications[index] = classification
+            return result
         }
         // Each probe is classified once, as it finishes, so the progress line can count failures without a second pass.
         var classified = [ProbeResult?](repeating: nil, count: pairs.count)
@@ -66,9 +78,12 @@ public struct CheckRunner: Sendable {
             if result.verdict != .allowed { failures += 1 }
             progress?(Progress(done: done, total: total, failures: failures))
         }
-        var results = evidence.indices.map { index in classified[index] ?? classify(index, evidence[index]) }
-
-        let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
+        let firstLook = evidence.indices.map { index in classified[index] ?? classify(index, evidence[index]) }
+        var results = Corroboration.apply(firstLook.indices.map { index in
+            let classification = classifications[index]
+            return Corroboration.Entry(result: firstLook[index], evidence: evidence[index], unproven: classification?.originUnproven ?? false,
+                                       provenOrigin: classification?.originProven ?? false)
+        }, hops: topology.chain(of:))
         let index = ResultIndex(results)
         var attributions: [String: [String: HopAttribution]] = [:]
         for index_ in results.indices {
@@ -89,24 +104,34 @@ public struct CheckRunner: Sendable {
                 }
             })
         }
-        return CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: probeSettings, plan: plan,
-                                 results: results, conflicts: conflicts, devices: devices, started: started, finished: Date())
+        var report = CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: probeSettings, plan: plan,
+                                       results: results, conflicts: conflicts, devices: devices, started: started, finished: Date())
+        report.calibration = (configured + extra).compactMap { voices[$0.name] }
+        return report
     }
 
     /// Classifies one probe and keeps the evidence a report needs.
-    static func result(route: Route, target: ProbeTarget, evidence: ProbeEvidence, expectedIssuers: [String] = []) -> ProbeResult {
+    static func result(route: Route, target: ProbeTarget, evidence: ProbeEvidence, expectedIssuers: [String] = [],
+                       voices: [ProxyVoice] = [], signatures: SignatureSet = .bundled) -> ProbeResult {
+        classified(route: route, target: target, evidence: evidence, expectedIssuers: expectedIssuers, voices: voices, signatures: signatures).result
+    }
+
+    static func classified(route: Route, target: ProbeTarget, evidence: ProbeEvidence, expectedIssuers: [String],
+                           voices: [ProxyVoice], signatures: SignatureSet) -> (result: ProbeResult, classification: Classification) {
         let context = ProbeContext(scheme: target.scheme, host: target.host, port: target.port,
                                    viaProxy: route.kind != .direct, proxyIsHTTPS: route.kind == .https,
-                                   policyProbe: target.policyProbe, expectedIssuers: expectedIssuers)
+                                   policyProbe: target.policyProbe, expectedIssuers: expectedIssuers, voices: voices,
+                                   signatures: signatures, proxyIsSOCKS: route.kind == .socks5 || route.kind == .socks5h)
         let classification = Classifier.classify(evidence, context: context)
         var violations: [PolicyTag] = []
         if target.policy.contains(.noInspection), classification.intercepted { violations.append(.noInspection) }
         if target.policy.contains(.noProxyAuth), classification.authChallenged { violations.append(.noProxyAuth) }
-        return ProbeResult(route: route.name, url: target.url, host: target.host, port: target.port, services: target.services,
+        return (ProbeResult(route: route.name, url: target.url, host: target.host, port: target.port, services: target.services,
                            requiredBy: target.requiredBy, required: target.required, policy: target.policy,
                            policyProbe: target.policyProbe, verdict: classification.verdict, reason: classification.reason,
+                           confidence: classification.confidence,
                            policyViolations: violations, evidence: ReportedEvidence(evidence, classification),
-                           timings: evidence.timings)
+                           timings: evidence.timings), classification)
     }
 }
 
@@ -145,8 +170,7 @@ extension ReportedEvidence {
             }
             return ReportedResponse(phase: phase, status: head.status, statusLine: head.statusLine, headers: headers)
         }
-        let proxyGenerated = (evidence.connectResponses + evidence.responses).contains(where: Classifier.isProxyGenerated)
-            && classification.verdict != .allowed
+        let proxyGenerated = classification.answeredBy != nil && classification.verdict != .allowed
         self.init(curlCode: evidence.curlCode, curlMessage: evidence.curlMessage,
                   connectStatus: evidence.connectStatus == 0 ? nil : evidence.connectStatus,
                   httpStatus: evidence.httpStatus == 0 ? nil : evidence.httpStatus,
@@ -156,7 +180,9 @@ extension ReportedEvidence {
                   allowedByPolicyOnly: classification.allowedByPolicyOnly, certificate: evidence.certificate,
                   verifyResult: evidence.verifyResult, proxyPage: proxyGenerated ? Self.pageTitle(evidence.bodySnippet) : nil,
                   generatedBy: Self.generator(evidence.bodySnippet),
-                  via: (evidence.connectResponses + evidence.responses).last.map { Self.viaPseudonyms($0.values("via")) } ?? [])
+                  via: (evidence.connectResponses + evidence.responses).last.map { Self.viaPseudonyms($0.values("via")) } ?? [],
+                  answeredBy: classification.answeredBy, product: classification.product, signature: classification.signature,
+                  proxyReply: evidence.proxyReply == 0 ? nil : evidence.proxyReply, proxyVerifyResult: evidence.proxyVerifyResult)
     }
 
     /// Squid's error pages end with "Generated DATE by HOST (squid/VERSION)": the hop that wrote the page.
@@ -234,8 +260,8 @@ extension CheckReport {
             },
             routes: routes.map { route in
                 let role = topology.deviceRoutes.contains(route.name) ? "device" : topology.hopOnly.contains(route.name) ? "hop" : "entry"
-                return RouteInfo(name: route.name, kind: route.kind, proxy: route.proxyURL, authenticated: route.credentials != nil,
-                                 credentialSource: route.credentials?.origin, origin: route.origin, chain: topology.chain(of: route.name),
+                return RouteInfo(name: route.name, kind: route.kind, proxy: route.proxyURL, authenticated: route.authenticates,
+                                 credentialSource: route.credentials?.origin ?? (route.negotiate ? "Kerberos ticket of the account running ProxyVet (Negotiate)" : nil), origin: route.origin, chain: topology.chain(of: route.name),
                                  groups: topology.groups(of: route.name), role: role)
             },
             settings: SettingsInfo(concurrency: settings.concurrency, perProxy: settings.perProxy, timeoutSeconds: settings.timeout,

@@ -5,14 +5,19 @@ internal import CCurlShim
 public struct ProbeJob: Sendable {
     public var route: Route
     public var url: String
+    /// True for a calibration request sent to the proxy's own address in origin form (`GET / HTTP/1.1`), not through
+    /// it: only the first hop can answer it. Counts against the proxy's politeness cap like every other request.
+    public var toProxyItself: Bool
+    /// Verify the target's certificate (false only for calibration, which wants to see an intercepting proxy's answer).
+    public var verify: Bool
 
-    public init(route: Route, url: String) {
-        self.route = route; self.url = url
+    public init(route: Route, url: String, toProxyItself: Bool = false, verify: Bool = true) {
+        self.route = route; self.url = url; self.toProxyItself = toProxyItself; self.verify = verify
     }
 
     /// https through an http(s) proxy goes through a CONNECT tunnel; plain http is an absolute-URI request.
     var usesTunnel: Bool {
-        url.lowercased().hasPrefix("https:") && (route.kind == .http || route.kind == .https)
+        !toProxyItself && url.lowercased().hasPrefix("https:") && (route.kind == .http || route.kind == .https)
     }
 }
 
@@ -89,7 +94,9 @@ public final class ProbeEngine {
             curl_multi_remove_handle(multi, transfer.handle)
             inFlight[transfer.handle] = nil
             perProxyCount[transfer.job.route.proxyKey, default: 1] -= 1
-            if code == CURLE_PEER_FAILED_VERIFICATION && transfer.verifyPeer {
+            // The second look is for the target's certificate; an https proxy whose own certificate failed is judged
+            // from this probe (its verify result), and a look without target verification would fail the same way.
+            if code == CURLE_PEER_FAILED_VERIFICATION && transfer.verifyPeer && (evidence.proxyVerifyResult ?? 0) == 0 {
                 failedVerification[transfer.index] = evidence
                 chainLooks[transfer.job.route.proxyKey, default: []].append(transfer.index)
                 return
@@ -127,7 +134,7 @@ public final class ProbeEngine {
                     let head = queueHeads[key, default: 0]
                     guard let queue = queues[key], head < queue.count else { continue }
                     queueHeads[key] = head + 1
-                    start(queue[head], key: key, verifyPeer: true)
+                    start(queue[head], key: key, verifyPeer: jobs[queue[head]].verify)
                     started = true
                 }
             }

@@ -68,15 +68,20 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
     public var timings: ProbeTimings
     /// True when the probe sent credentials.
     public var sentCredentials: Bool
+    /// The SOCKS proxy's failure as libcurl names it (CURLINFO_PROXY_ERROR, a CURLPX_* code); 0 when none.
+    public var proxyReply: Int = 0
+    /// OpenSSL's verify result for an https proxy's own certificate (CURLINFO_PROXY_SSL_VERIFYRESULT); nil without one.
+    public var proxyVerifyResult: Int?
 
     public init(curlCode: Int = 0, curlMessage: String = "", connectStatus: Int = 0, httpStatus: Int = 0,
                 connectResponses: [ResponseHead] = [], responses: [ResponseHead] = [], bodySnippet: String = "", verifyResult: Int? = nil,
                 certificate: CertificateEvidence? = nil, connected: Bool = true, timings: ProbeTimings = ProbeTimings(),
-                sentCredentials: Bool = false) {
+                sentCredentials: Bool = false, proxyReply: Int = 0, proxyVerifyResult: Int? = nil) {
         self.curlCode = curlCode; self.curlMessage = curlMessage; self.connectStatus = connectStatus
         self.httpStatus = httpStatus; self.connectResponses = connectResponses; self.responses = responses; self.bodySnippet = bodySnippet
         self.verifyResult = verifyResult; self.certificate = certificate; self.connected = connected
         self.timings = timings; self.sentCredentials = sentCredentials
+        self.proxyReply = proxyReply; self.proxyVerifyResult = proxyVerifyResult
     }
 
     /// The final response head inside the tunnel or to the plain request: the origin's, or a proxy's reply in its place.

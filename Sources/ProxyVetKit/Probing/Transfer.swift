@@ -66,13 +66,27 @@ final class Transfer {
         set(CURLOPT_USERAGENT, settings.userAgent)
         set(CURLOPT_TIMEOUT_MS, Int(settings.timeout * 1000))
         set(CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
-        // An empty proxy string turns proxies off, including any from the environment (direct route).
-        set(CURLOPT_PROXY, job.route.proxyURL ?? "")
-        if let credentials = job.route.credentials {
+        // An empty proxy string turns proxies off, including any from the environment (direct route, or a request
+        // addressed to the proxy itself).
+        set(CURLOPT_PROXY, job.toProxyItself ? "" : job.route.proxyURL ?? "")
+        // No connection, TLS session or authenticated state crosses probes, and so none crosses routes: NTLM and
+        // Negotiate authenticate a connection, and a connection another route verified with its own CA must not
+        // carry this route's probe (https://curl.se/libcurl/c/CURLOPT_FORBID_REUSE.html, CURLOPT_FRESH_CONNECT,
+        // CURLOPT_SSL_SESSIONID_CACHE).
+        set(CURLOPT_FRESH_CONNECT, 1)
+        set(CURLOPT_FORBID_REUSE, 1)
+        set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        if let credentials = job.route.credentials, !job.toProxyItself {
             set(CURLOPT_PROXYUSERNAME, credentials.username)
             set(CURLOPT_PROXYPASSWORD, credentials.password)
             // CURLAUTH_ANY makes libcurl ask first and answer the challenge, so the 407 is observed and recorded.
             set(CURLOPT_PROXYAUTH, Int(bitPattern: UInt(CCurlShim_auth_any())))
+        } else if job.route.negotiate, !job.toProxyItself {
+            // Negotiate with the Kerberos ticket of the account running ProxyVet: libcurl's GSS-API takes the ticket
+            // from the credential cache (KRB5CCNAME) when the user name is empty.
+            set(CURLOPT_PROXYUSERNAME, "")
+            set(CURLOPT_PROXYPASSWORD, "")
+            set(CURLOPT_PROXYAUTH, Int(bitPattern: UInt(CCurlShim_auth_negotiate())))
         }
         if let ca = job.route.caBundle { set(CURLOPT_PROXY_CAINFO, ca) }
         if let ca = settings.caBundle { set(CURLOPT_CAINFO, ca) }
@@ -88,8 +102,8 @@ final class Transfer {
         if let list = resolve?.list { _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_RESOLVE, list) }
         // Verify as a managed device would. When verification fails, the engine probes once more with verification
         // off to collect the chain, so the classifier can name the issuer (e.g. an inspecting proxy's CA).
-        set(CURLOPT_SSL_VERIFYPEER, verifyPeer ? 1 : 0)
-        set(CURLOPT_SSL_VERIFYHOST, verifyPeer ? 2 : 0)
+        set(CURLOPT_SSL_VERIFYPEER, verifyPeer && !job.toProxyItself ? 1 : 0)
+        set(CURLOPT_SSL_VERIFYHOST, verifyPeer && !job.toProxyItself ? 2 : 0)
         set(CURLOPT_CERTINFO, 1)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_FOLLOWLOCATION, 0)
@@ -193,7 +207,9 @@ final class Transfer {
             connected: connectTime > 0 || long(CURLINFO_LOCAL_PORT) != 0 || !heads.isEmpty,
             timings: ProbeTimings(connect: connectTime, tls: tlsTime, firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
                                   total: forcedTimeout ? Date().timeIntervalSince(started) : seconds(CURLINFO_TOTAL_TIME_T)),
-            sentCredentials: job.route.credentials != nil)
+            sentCredentials: job.route.authenticates && !job.toProxyItself,
+            proxyReply: long(CURLINFO_PROXY_ERROR),
+            proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil)
     }
 
     /// The presented chain from CURLINFO_CERTINFO: leaf first.

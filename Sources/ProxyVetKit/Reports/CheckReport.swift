@@ -2,7 +2,7 @@ import Foundation
 
 /// The JSON contract of a check (schema in docs/report-schema.md). Everything else renders from this value.
 public struct CheckReport: Codable, Sendable, Equatable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var schemaVersion: Int
     public var tool: ToolInfo
@@ -12,6 +12,8 @@ public struct CheckReport: Codable, Sendable, Equatable {
     public var routes: [RouteInfo]
     public var settings: SettingsInfo
     public var skipped: [SkippedEntry]
+    /// What each route's proxies said about themselves before probing: the voice later answers are compared with.
+    public var calibration: [ProxyVoice]?
     /// Where devices send each endpoint (PAC, default route or environment); absent when not declared.
     public var devices: DeviceRoutingInfo?
     public var results: [ProbeResult]
@@ -99,6 +101,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var policyProbe: Bool
     public var verdict: Verdict
     public var reason: String
+    /// How sure the verdict is (`high`, `medium`, `low`); the reason says what it rests on.
+    public var confidence: Confidence?
+    /// When routes disagree on this URL and this answer is the odd one: what the others got.
+    public var comparison: String?
     /// Policy tags of the target this route breaks (`noInspection` when intercepted, `noProxyAuth` when challenged).
     public var policyViolations: [PolicyTag]
     /// The hop that decided a failing result and how that is known; absent for clean results.
@@ -158,6 +164,15 @@ public struct ReportedEvidence: Codable, Sendable, Equatable {
     public var generatedBy: String?
     /// Via pseudonyms on the final answer, in header order.
     public var via: [String]
+    /// Who answered, when a proxy's own answer was recognised: a product signature, Squid's error tag or a proxy's voice.
+    public var answeredBy: String?
+    /// The product and signature id when a known product's page matched.
+    public var product: String?
+    public var signature: String?
+    /// The SOCKS failure libcurl reported (CURLINFO_PROXY_ERROR, a CURLPX_* number); absent when none.
+    public var proxyReply: Int?
+    /// An https proxy's own certificate verify result (CURLINFO_PROXY_SSL_VERIFYRESULT); absent for other proxies.
+    public var proxyVerifyResult: Int?
 
     public struct ReportedResponse: Codable, Sendable, Equatable {
         /// `connect` for answers to CONNECT, `response` otherwise.

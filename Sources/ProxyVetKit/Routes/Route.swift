@@ -49,6 +49,8 @@ public struct Route: Sendable, Equatable {
     /// `scheme://host:port`, never with credentials; nil for the direct route.
     public var proxyURL: String?
     public var credentials: ProxyCredentials?
+    /// Authenticate with Negotiate (Kerberos) using the ticket of the account running ProxyVet (KRB5CCNAME, a keytab).
+    public var negotiate = false
     /// Trust anchors for an https proxy's own certificate.
     public var caBundle: String?
     /// The configured proxy this one forwards to (a chain: branch → parent → gateway).
@@ -79,6 +81,9 @@ public struct Route: Sendable, Equatable {
 
     /// The proxy's address, used to cap concurrency per proxy (routes naming the same proxy share it).
     public var proxyKey: String { proxyURL ?? "direct" }
+
+    /// True when the route authenticates to its proxy (a password or a Kerberos ticket).
+    public var authenticates: Bool { credentials != nil || negotiate }
 
     /// Parses `scheme://host:port`; rejects credentials in the URL, which belong in a file or the environment.
     public static func parse(name: String, url text: String, file: String? = nil, line: Int? = nil) throws -> Route {

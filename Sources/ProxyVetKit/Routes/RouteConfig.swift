@@ -9,6 +9,7 @@ import Foundation
 ///   edge:    { url: "http://proxy1.corp.example:3128" }
 ///   auth:    { url: "http://proxy2.corp.example:8080", credentials: { username: svc-probe, passwordEnv: PROXY_PASS } }
 ///   vault:   { url: "https://proxy3.corp.example:8443", caBundle: /etc/ssl/corp-proxy-ca.pem, credentials: { file: /etc/proxyvet/vault.cred } }
+///   kerb:    { url: "http://proxy4.corp.example:8080", credentials: { negotiate: true } }   # Kerberos ticket of this account
 ///   branch:  { url: "http://10.1.0.1:3128", upstream: parent, via: [branch1.corp.example] }
 ///   parent:  { url: "http://10.0.0.2:3128" }
 /// groups:
@@ -19,6 +20,13 @@ import Foundation
 /// expectedIssuers: ["Microsoft*", "DigiCert*"]  # CAs expected to issue the services' certificates
 /// resolve: ["host:443:127.0.0.1"]               # pinned addresses for direct probes (like curl --resolve)
 /// trustAnchors: [corp-root.pem]                 # CAs trusted in addition to the system store (or --ca-bundle)
+/// blockPages:                                   # the organisation's own block pages, tried before the bundled signatures
+///   - id: corp-deny                             # names the rule in reasons ("Configured block page "corp-deny", 403")
+///     meaning: blocked                          # blocked, block_page, auth_required, upstream_unreachable, dns_failure
+///     status: [403]                             # optional, never alone: also headers, body, reason or location
+///     headers: { server: '^CorpGateway/' }      # regex per header (the header must be present)
+///     body: ['<title>Request denied by CorpGateway']   # regexes, all must match the first 4 KiB
+///     location: '^https://portal\.corp\.example/'    # regex on Location (redirects to a portal)
 /// direct: false
 /// ```
 public struct RouteConfig: Sendable {
@@ -40,6 +48,8 @@ public struct RouteConfig: Sendable {
     public var resolve: [String] = []
     /// PEM files trusted in addition to the system store (or `--ca-bundle`), e.g. the corporate root devices trust.
     public var trustAnchors: [String] = []
+    /// The config's own block, portal and error pages (`blockPages:`), tried before `SignatureSet.bundled`.
+    public var blockPages: [ProductSignature] = []
 
     public init(routes: [Route] = [], includeDirect: Bool = false) {
         self.routes = routes; self.includeDirect = includeDirect
@@ -57,7 +67,7 @@ public struct RouteConfig: Sendable {
     static func parse(_ text: String, file: String, environment: [String: String]) throws -> RouteConfig {
         let root = try YAMLValue.parse(text, file: file)
         let top = try root.mapping(allowed: ["version", "proxies", "direct", "groups", "pac", "default", "environment",
-                                             "expectedIssuers", "resolve", "trustAnchors"], what: "the config")
+                                             "expectedIssuers", "resolve", "trustAnchors", "blockPages"], what: "the config")
         let versionNode = try top.required("version", in: "the config", at: root)
         let version = try versionNode.int(what: "version")
         guard version == formatVersion else {
@@ -81,7 +91,16 @@ public struct RouteConfig: Sendable {
                     route.caBundle = path
                 }
                 if let credentialsNode = map["credentials"] {
-                    route.credentials = try credentials(credentialsNode, what: what, environment: environment, resolve: resolvePath)
+                    let keys = try credentialsNode.mapping(allowed: ["username", "passwordEnv", "file", "negotiate"], what: "\(what) credentials")
+                    if let negotiate = keys["negotiate"] {
+                        guard try negotiate.bool(what: "negotiate") else { throw negotiate.error("\(what): negotiate: false means no credentials; leave credentials out") }
+                        guard keys.count == 1 else {
+                            throw negotiate.error("\(what): negotiate uses the Kerberos ticket of the account running ProxyVet (KRB5CCNAME); give no user or password with it")
+                        }
+                        route.negotiate = true
+                    } else {
+                        route.credentials = try credentials(credentialsNode, what: what, environment: environment, resolve: resolvePath)
+                    }
                 }
                 if let upstream = map["upstream"] {
                     route.upstream = try upstream.string(what: "upstream")
@@ -146,6 +165,9 @@ public struct RouteConfig: Sendable {
             for path in config.trustAnchors where !FileManager.default.isReadableFile(atPath: path) {
                 throw node.error("trust anchor \(path) cannot be read")
             }
+        }
+        if let node = top["blockPages"] {
+            config.blockPages = try SignatureSet.parseBlockPages(node, file: file)
         }
         config.includeDirect = try top["direct"]?.bool(what: "direct") ?? false
         return config

@@ -17,6 +17,19 @@ public struct Classification: Codable, Sendable, Equatable {
     public var issuer: String?
     /// A synthesized wildcard name whose failure to resolve still shows the proxy let it through.
     public var allowedByPolicyOnly: Bool
+    /// How sure the verdict is, given the evidence it rests on.
+    public var confidence: Confidence = .high
+    /// Who answered, in words, when a proxy's own answer was recognised (its voice or a product signature).
+    public var answeredBy: String?
+    /// The product a signature named (`Palo Alto Networks NGFW`).
+    public var product: String?
+    /// The signature that matched (`paloalto-url-block`).
+    public var signature: String?
+    /// A plain-http answer taken for the origin's with nothing to prove it yet: the run compares it with the origin's
+    /// voice seen over verified TLS and with the other routes' answers (`Corroboration`).
+    public var originUnproven = false
+    /// The final answer came inside a TLS session that verified to the origin: it is the origin's by proof.
+    public var originProven = false
 }
 
 /// What the classifier needs to know about the target and route besides the evidence.
@@ -29,12 +42,21 @@ public struct ProbeContext: Sendable {
     public var policyProbe: Bool
     /// Issuer name patterns (`*` wildcards) expected for the target's certificate; any other issuer is interception.
     public var expectedIssuers: [String]
+    /// The voices of the route's proxies (the route's own calibration, then its upstream hops').
+    public var voices: [ProxyVoice]
+    /// Known block, portal and error pages of products (the bundled file plus the config's `blockPages:`).
+    public var signatures: SignatureSet
+    public var proxyIsSOCKS: Bool
 
     public init(scheme: String, host: String, port: Int, viaProxy: Bool, proxyIsHTTPS: Bool = false, policyProbe: Bool = false,
-                expectedIssuers: [String] = []) {
+                expectedIssuers: [String] = [], voices: [ProxyVoice] = [], signatures: SignatureSet = .bundled, proxyIsSOCKS: Bool = false) {
         self.scheme = scheme; self.host = host; self.port = port; self.viaProxy = viaProxy
         self.proxyIsHTTPS = proxyIsHTTPS; self.policyProbe = policyProbe; self.expectedIssuers = expectedIssuers
+        self.voices = voices; self.signatures = signatures; self.proxyIsSOCKS = proxyIsSOCKS
     }
+
+    /// Whether any voice is known for the route's proxies.
+    var voiceKnown: Bool { voices.contains { !$0.samples.isEmpty } }
 }
 
 /// Turns the evidence of one probe into a verdict. A pure function, so every rule is tested by a table.
@@ -58,6 +80,7 @@ public enum Classifier {
             result.allowedByPolicyOnly = true
             result.reason = "allowed by policy: the proxy passed the synthesized name on (\(result.reason)); the name need not exist"
             result.verdict = .allowed
+            result.confidence = min(result.confidence, .medium)
         }
         return result
     }
@@ -83,6 +106,16 @@ public enum Classifier {
             return verdict(.protocolError, "the \(context.viaProxy ? "proxy" : "server") sent headers without end (\(e.curlMessage))")
         }
 
+        // 0b. A SOCKS proxy says why it refused in its reply code (RFC 1928), which libcurl names (CURLINFO_PROXY_ERROR).
+        if context.proxyIsSOCKS, e.proxyReply != 0, let judged = judgeSOCKSReply(e, context: context, make: verdict) {
+            return judged
+        }
+
+        // 0c. An https proxy whose own certificate does not verify: the path cannot be trusted, whatever came after.
+        if context.proxyIsHTTPS, let proxyVerify = e.proxyVerifyResult, proxyVerify != 0 {
+            return verdict(.proxyUnreachable, "the https proxy's own certificate failed verification: \(verifyNames[proxyVerify] ?? "verify result \(proxyVerify)") (\(e.curlMessage)); give the route the proxy's CA as caBundle")
+        }
+
         // 1. The proxy's answer to CONNECT, when it refused the tunnel.
         if let connect = e.connectResponse, !(200..<300).contains(connect.status) {
             return judgeProxyResponse(connect, evidence: e, context: context, phase: "CONNECT", make: verdict)
@@ -92,6 +125,10 @@ public enum Classifier {
         // 2. Failures before any answer.
         let tunnelUp = e.connectResponse.map { (200..<300).contains($0.status) } ?? false
         if allHeads.isEmpty && !tunnelUp {
+            // libcurl reports a timeout inside a TLS handshake with an https proxy as a TLS error with "timed out".
+            if e.curlCode == sslConnectError, e.curlMessage.lowercased().contains("timed out") {
+                return verdict(.timeout, "no answer within the timeout (\(e.curlMessage))")
+            }
             switch e.curlCode {
             case couldntResolveProxy:
                 return verdict(.proxyUnreachable, "the proxy's name does not resolve (\(e.curlMessage))")
@@ -127,6 +164,11 @@ public enum Classifier {
 
         // 3. TLS with the target (through the tunnel, or direct).
         if context.scheme == "https" {
+            if e.curlCode == sslConnectError || e.curlCode == timedOut, e.curlMessage.lowercased().contains("timed out") {
+                return verdict(.timeout, tunnelUp
+                    ? "the proxy opened the tunnel but the TLS handshake through it did not finish within the timeout"
+                    : "the TLS handshake did not finish within the timeout (\(e.curlMessage))")
+            }
             if e.curlCode == sslConnectError {
                 let lowered = e.curlMessage.lowercased()
                 let stage = tunnelUp ? "after the proxy opened the tunnel" : "with the origin"
@@ -139,7 +181,8 @@ public enum Classifier {
                 return verdict(.tlsFailed, "the TLS handshake \(stage) failed (\(e.curlMessage))")
             }
             if let certificate = e.certificate, let verify = e.verifyResult {
-                let bumped = e.responses.contains(where: isProxyGenerated)
+                // A proxy's own page inside the TLS session means a proxy terminated it.
+                let bumped = e.responses.contains { recognise($0, body: e.bodySnippet, context: context) != nil }
                 let nameProblem = !certificateCovers(certificate, host: context.host)
                 let issuerName = commonName(certificate.issuer)
                 // An inspection CA that this machine trusts still shows: its name is not among the expected issuers.
@@ -166,6 +209,14 @@ public enum Classifier {
                 if nameProblem {
                     return verdict(.tlsFailed, "the certificate (\(commonName(certificate.subject))) does not name \(context.host)")
                 }
+                // TLS verified to the origin: whatever came through the session is the origin's, even a 403 or a page
+                // that says "blocked". Only the transfer's own end remains to judge.
+                if e.curlCode == 0 || (e.curlCode != timedOut && !e.responses.isEmpty) {
+                    let status = e.responses.last.map { " (origin answered \($0.status))" } ?? ""
+                    var result = verdict(.allowed, (tunnelUp ? "the proxy opened the tunnel and TLS verified to the origin" : "TLS verified to the origin") + status)
+                    result.originProven = !e.responses.isEmpty
+                    return result
+                }
             }
         }
 
@@ -178,8 +229,7 @@ public enum Classifier {
 
         switch e.curlCode {
         case 0:
-            let status = e.responses.last.map { " (origin answered \($0.status))" } ?? ""
-            return verdict(.allowed, (tunnelUp ? "the proxy opened the tunnel and TLS verified" : "the request went through") + status)
+            return unprovenOrigin(e, context: context, make: verdict)
         case timedOut:
             return verdict(.timeout, tunnelUp
                 ? "the proxy opened the tunnel but no answer came through it within the timeout"
@@ -192,37 +242,153 @@ public enum Classifier {
             return verdict(.protocolError, "the answer is not HTTP (\(e.curlMessage))")
         default:
             if !e.responses.isEmpty {
-                return verdict(.allowed, "the request went through; the transfer then ended with: \(e.curlMessage)")
+                var result = unprovenOrigin(e, context: context, make: verdict)
+                result.reason += "; the transfer then ended with: \(e.curlMessage)"
+                return result
             }
             return verdict(.dropped, "the probe ended without an answer: \(e.curlMessage)")
         }
     }
 
+    /// An answer that nothing recognised as a proxy's: the origin's, as far as this probe can tell. Over plain http
+    /// nothing proves it (no TLS), so the run still compares it with the origin's voice and the other routes' answers.
+    private static func unprovenOrigin(_ e: ProbeEvidence, context: ProbeContext,
+                                       make verdict: (Verdict, String) -> Classification) -> Classification {
+        let status = e.responses.last.map { " (answered \($0.status))" } ?? ""
+        guard context.viaProxy else {
+            var result = verdict(.allowed, "the request went through\(status); direct, so no configured proxy could answer in the origin's place")
+            result.confidence = context.scheme == "https" ? .high : .medium
+            return result
+        }
+        if context.scheme == "https" {
+            var result = verdict(.allowed, "the request went through\(status); the origin's certificate was not seen")
+            result.confidence = .low
+            return result
+        }
+        let voice = context.voiceKnown ? "not the proxy's voice" : "no voice is known for this proxy (calibration got no answer of its own)"
+        var result = verdict(.allowed, "the request went through\(status): \(voice), no known block page; plain http, so nothing yet proves the origin answered")
+        result.confidence = .low
+        result.originUnproven = true
+        return result
+    }
+
+    /// How an answer was recognised as a proxy's own.
+    struct Recognition {
+        var how: String
+        var signature: SignatureMatch?
+        var strong: Bool
+    }
+
+    /// Recognises a proxy's own answer, whatever the product: a known product signature, Squid's error tag (a header
+    /// Squid writes only on pages it generates), or the voice calibration learnt from the route's proxies.
+    static func recognise(_ head: ResponseHead, body: String, context: ProbeContext) -> Recognition? {
+        if let match = context.signatures.match(head, body: body) {
+            return Recognition(how: match.description, signature: match, strong: true)
+        }
+        if let tag = squidError(head) {
+            return Recognition(how: "Squid's own error page (X-Squid-Error \(tag))", signature: nil, strong: true)
+        }
+        guard context.viaProxy, !context.voices.isEmpty else { return nil }
+        let fingerprint = AnswerFingerprint(head: head, body: body)
+        let best = context.voices.compactMap { $0.match(fingerprint) }.max { $0.traits.count < $1.traits.count }
+        return best.map { Recognition(how: $0.description, signature: nil, strong: $0.traits.count >= 3) }
+    }
+
     /// Judges a response that a proxy may have generated. Returns nil when it is the origin's answer.
     private static func judgeProxyResponse(_ head: ResponseHead, evidence e: ProbeEvidence, context: ProbeContext, phase: String,
                                            make verdict: (Verdict, String) -> Classification) -> Classification? {
-        let fromProxy = phase == "CONNECT" || isProxyGenerated(head) || head.status == 407
+        let recognised = head.status == 407 ? nil : recognise(head, body: e.bodySnippet, context: context)
+        let fromProxy = phase == "CONNECT" || head.status == 407 || recognised != nil
         guard fromProxy else { return nil }
         let tag = squidError(head).map { " (\($0))" } ?? ""
-        switch head.status {
-        case 407:
+        var result = judgeProxyStatus(head, evidence: e, context: context, phase: phase, tag: tag, recognised: recognised, make: verdict)
+        if let recognised {
+            result.answeredBy = recognised.how
+            if !recognised.strong && phase != "CONNECT" { result.confidence = min(result.confidence, .medium) }
+        } else if phase == "CONNECT" {
+            result.answeredBy = "the proxy (an answer to CONNECT is always a proxy's)"
+        }
+        return result
+    }
+
+    private static func judgeProxyStatus(_ head: ResponseHead, evidence e: ProbeEvidence, context: ProbeContext, phase: String, tag: String,
+                                         recognised: Recognition?, make verdict: (Verdict, String) -> Classification) -> Classification {
+        if head.status == 407 {
             let offered = head.values("proxy-authenticate")
-            let schemes = offered.isEmpty ? "no Proxy-Authenticate header, so no way to authenticate" : "offers \(offered.compactMap(scheme).joined(separator: ", "))"
+            let names = offered.compactMap(scheme)
+            let silent = names.filter { ["negotiate", "ntlm", "kerberos"].contains($0.lowercased()) }
+            let device = names.isEmpty ? "" : silent.isEmpty
+                ? " (a device can answer these only with a stored password, which services that forbid proxy authentication do not have)"
+                : " (a domain-joined device answers \(silent.joined(separator: "/")) with its logon, without a prompt; services that forbid proxy authentication still fail)"
+            let schemes = offered.isEmpty ? "no Proxy-Authenticate header, so no way to authenticate" : "offers \(names.joined(separator: ", "))\(device)"
             return e.sentCredentials
                 ? verdict(.authFailed, "the proxy rejected the route's credentials on \(phase): 407, \(schemes)")
                 : verdict(.authRequired, "the proxy demands authentication on \(phase): 407, \(schemes)")
+        }
+        if let match = recognised?.signature {
+            var result = verdict(match.signature.meaning, "\(match.description) on \(phase): \(head.statusLine) (\(match.matched))")
+            result.product = match.signature.product
+            result.signature = match.signature.id
+            return result
+        }
+        let who = recognised.map { ", recognised as \($0.how)" } ?? ""
+        switch head.status {
         case 300..<400:
             let location = head.value("location").map { " to \($0)" } ?? ""
-            return verdict(.blockPage, "the proxy redirected the \(phase)\(location) instead of passing it on\(tag)")
+            return verdict(.blockPage, "the proxy redirected the \(phase)\(location) instead of passing it on\(tag)\(who)")
         case 200..<300:
-            return verdict(.blockPage, "the proxy served its own page (\(head.statusLine)) instead of the origin's\(tag)")
+            return verdict(.blockPage, "the proxy served its own page (\(head.statusLine)) instead of the origin's\(tag)\(who)")
         case 500..<600:
-            return judgeUpstreamFailure(head, body: e.bodySnippet, context: context, make: verdict)
+            var result = judgeUpstreamFailure(head, body: e.bodySnippet, context: context, make: verdict)
+            result.reason += who
+            return result
         default:
             let portNote = (context.port != 443 && context.port != 80 && phase == "CONNECT")
                 ? "; CONNECT to port \(context.port) is commonly refused by Safe_ports/SSL_ports rules" : ""
-            return verdict(.blocked, "the proxy refused the \(phase) with \(head.statusLine)\(tag)\(portNote)")
+            return verdict(.blocked, "the proxy refused the \(phase) with \(head.statusLine)\(tag)\(portNote)\(who)")
         }
+    }
+
+    // CURLPX_* codes (curl/curl.h, CURLINFO_PROXY_ERROR), in the order libcurl declares them.
+    static let socksClosed = 3, socksNoAuth = 12, socksRecvConnect = 15, socksConnectionRefused = 19, socksGeneralFailure = 20
+    static let socksHostUnreachable = 21, socksNetworkUnreachable = 22, socksNotAllowed = 23, socksTTLExpired = 24
+    static let socksResolveHost = 27, socksUserRejected = 33
+
+    /// A SOCKS proxy's refusal, from its reply code (RFC 1928 section 6) as libcurl reports it.
+    private static func judgeSOCKSReply(_ e: ProbeEvidence, context: ProbeContext,
+                                        make verdict: (Verdict, String) -> Classification) -> Classification? {
+        let target = "\(context.host):\(context.port)"
+        var result: Classification
+        switch e.proxyReply {
+        case socksNotAllowed:
+            result = verdict(.blocked, "the SOCKS proxy refused \(target) by rule (reply 2, connection not allowed by ruleset)")
+        case socksHostUnreachable:
+            result = verdict(.upstreamUnreachable, "the SOCKS proxy could not resolve or reach \(context.host) (reply 4, host unreachable)")
+            result.confidence = .medium
+        case socksNetworkUnreachable:
+            result = verdict(.upstreamUnreachable, "the SOCKS proxy has no route to \(context.host) (reply 3, network unreachable)")
+        case socksConnectionRefused:
+            result = verdict(.upstreamUnreachable, "\(target) refused the SOCKS proxy's connection (reply 5, connection refused)")
+        case socksTTLExpired:
+            result = verdict(.upstreamUnreachable, "the SOCKS proxy's connection to \(target) timed out (reply 6, TTL expired)")
+        case socksGeneralFailure:
+            result = verdict(.upstreamUnreachable, "the SOCKS proxy failed to connect to \(target) (reply 1, general SOCKS server failure)")
+            result.confidence = .medium
+        case socksNoAuth:
+            result = e.sentCredentials
+                ? verdict(.authFailed, "the SOCKS proxy accepts none of the authentication methods offered (with the route's credentials)")
+                : verdict(.authRequired, "the SOCKS proxy demands an authentication method the route did not offer (no acceptable method)")
+        case socksUserRejected:
+            result = verdict(.authFailed, "the SOCKS proxy rejected the route's user name and password")
+        case socksResolveHost:
+            result = verdict(.dnsFailure, "\(context.host) does not resolve here, and socks5:// resolves names locally (use socks5h:// to let the proxy resolve)")
+        case socksClosed, socksRecvConnect:
+            result = verdict(.dropped, "the SOCKS proxy closed the connection during its handshake (\(e.curlMessage))")
+        default:
+            return nil
+        }
+        result.answeredBy = "the SOCKS proxy's reply (\(e.curlMessage))"
+        return result
     }
 
     /// A proxy's 5xx: what went wrong beyond the proxy, read from Squid's error tag where there is one.
@@ -263,13 +429,6 @@ public enum Classifier {
     /// Squid's `X-Squid-Error: ERR_ACCESS_DENIED 0` → `ERR_ACCESS_DENIED`.
     static func squidError(_ head: ResponseHead) -> String? {
         head.value("x-squid-error").flatMap { $0.split(separator: " ").first.map(String.init) }
-    }
-
-    /// Headers that only proxies put on their own replies.
-    static func isProxyGenerated(_ head: ResponseHead) -> Bool {
-        if head.value("x-squid-error") != nil { return true }
-        let server = head.value("server")?.lowercased() ?? ""
-        return ["squid", "tinyproxy", "privoxy", "mitmproxy", "zscaler", "bluecoat"].contains { server.hasPrefix($0) }
     }
 
     /// Whether a proxy's error reply says the name did not resolve. Squid 5.7 reports NXDOMAIN as

@@ -69,3 +69,17 @@ public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
         }
     }
 }
+
+/// How sure a verdict is, from the evidence it rests on.
+public enum Confidence: String, Codable, Sendable, CaseIterable, Comparable {
+    /// Nothing known to tell the answer's author: a plain-http answer with no proof and no reference to compare with.
+    case low
+    /// Inferred: a product's habit (Squid's NXDOMAIN signatures), a voice that shares two traits, agreement between routes.
+    case medium
+    /// Proven: TLS verified to the origin, an answer to CONNECT, a SOCKS reply, a signature, a libcurl failure.
+    case high
+
+    public static func < (lhs: Confidence, rhs: Confidence) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+}
