@@ -194,7 +194,9 @@ final class Transfer {
         }
         let connectTime = seconds(CURLINFO_CONNECT_TIME_T)
         let tlsTime = seconds(CURLINFO_APPCONNECT_TIME_T)
-        let certificate = certificateChain()
+        // Through an https proxy, CURLINFO_CERTINFO holds the proxy's own certificate until a handshake with the target
+        // completes (measured with libcurl 7.88): only then is the chain the target's.
+        let certificate = job.route.kind != .https || toTargetCompleted(code: code, responses: responseHeads) ? certificateChain() : nil
         let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil || code == CURLE_PEER_FAILED_VERIFICATION)
         return ProbeEvidence(
             curlCode: curlCode, curlMessage: message,
@@ -210,6 +212,10 @@ final class Transfer {
             sentCredentials: job.route.authenticates && !job.toProxyItself,
             proxyReply: long(CURLINFO_PROXY_ERROR),
             proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil)
+    }
+
+    private func toTargetCompleted(code: CURLcode, responses: [ResponseHead]) -> Bool {
+        code == CURLE_OK || !responses.isEmpty || (code == CURLE_WRITE_ERROR && stoppedReading)
     }
 
     /// The presented chain from CURLINFO_CERTINFO: leaf first.

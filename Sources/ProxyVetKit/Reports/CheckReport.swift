@@ -26,6 +26,16 @@ public struct CheckReport: Codable, Sendable, Equatable {
     /// Changes since the previous run and the pinned baseline; only with `--history` (absent otherwise).
     public var changes: RunChanges? = nil
 
+    /// Results said `allowed` with low confidence: an answer came, but nothing proves the origin gave it.
+    public var weaklyAllowed: [ProbeResult] { results.filter { $0.verdict == .allowed && $0.confidence == .low } }
+
+    /// One line about weakly allowed results, or nil when there are none.
+    public var weaklyAllowedNote: String? {
+        let weak = weaklyAllowed
+        guard !weak.isEmpty else { return nil }
+        return "\(weak.count) allowed result\(weak.count == 1 ? " rests" : "s rest") on low confidence (a plain-http answer no proxy voice or signature claimed, with no TLS or other-route reference to prove the origin gave it), e.g. \(weak[0].route) \(weak[0].url)"
+    }
+
     public struct ToolInfo: Codable, Sendable, Equatable {
         public var name: String
         public var version: String

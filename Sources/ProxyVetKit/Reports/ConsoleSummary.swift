@@ -14,6 +14,7 @@ public enum ConsoleSummary {
         lines.append("\(report.summary.targets) targets × \(report.routes.count) route\(report.routes.count == 1 ? "" : "s") = \(report.summary.probes) probes in \(String(format: "%.1f", report.durationSeconds)) s; "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations")
         lines += conflictLines(report)
+        if let note = report.weaklyAllowedNote { lines.append(sanitize(note)) }
         if !report.skipped.isEmpty {
             lines.append("\(report.skipped.count) list entries skipped (see the report): \(report.skipped.prefix(3).map { "\($0.entry): \($0.reason)" }.joined(separator: "; "))")
         }

@@ -21,6 +21,7 @@ public enum HTMLReport {
                 "name": summary.route,
                 "proxy": info?.proxy ?? "direct (no proxy)",
                 "credentials": info?.credentialSource.map { "with credentials from \($0)" } ?? "",
+                "calibration": report.calibration?.first { $0.route == summary.route }.map { "Calibration (\($0.status.rawValue), \($0.requests) requests): \($0.note)" } ?? "",
                 "failing": summary.failingRequired,
                 "counts": Verdict.allCases.compactMap { verdict -> [String: Any]? in
                     guard let count = summary.verdicts[verdict.rawValue] else { return nil }
@@ -160,6 +161,9 @@ public enum HTMLReport {
         }
         if let verify = evidence.verifyResult { facts.append(["name": "TLS verify result", "value": String(verify)]) }
         if let page = evidence.proxyPage { facts.append(["name": "proxy page", "value": page]) }
+        if let answeredBy = evidence.answeredBy { facts.append(["name": "answered by", "value": answeredBy]) }
+        if let confidence = result.confidence { facts.append(["name": "confidence", "value": confidence.rawValue]) }
+        if let comparison = result.comparison { facts.append(["name": "other routes", "value": comparison]) }
         facts.append(["name": "timings", "value": String(format: "connect %.3f s, TLS %.3f s, first byte %.3f s, total %.3f s",
                                                           result.timings.connect, result.timings.tls, result.timings.firstByte, result.timings.total)])
         if let decided = result.decidedBy {
@@ -242,6 +246,7 @@ public enum HTMLReport {
     </section>
     {{#routes}}
     <section><h2>Route {{name}} <span class="muted">— {{proxy}} {{credentials}}</span></h2>
+    <p class="muted">{{calibration}}</p>
     <p class="chips">{{#counts}}<span class="v{{#good}} good{{/good}}">{{verdict}} {{count}}</span>{{/counts}} <span class="muted">{{failing}} required failing</span></p>
     <table><tr><th>Verdict</th><th>URL</th><th>Services</th><th>Why</th></tr>
     {{#results}}<tr><td><span class="v{{#good}} good{{/good}}">{{verdict}}</span></td>

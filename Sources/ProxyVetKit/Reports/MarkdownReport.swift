@@ -21,6 +21,7 @@ public enum MarkdownReport {
         out.append("- \(report.summary.targets) targets × \(report.routes.count) route\(report.routes.count == 1 ? "" : "s"), \(report.summary.probes) probes: "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations, "
             + "\(report.summary.conflictErrors) error conflicts.")
+        if let note = report.weaklyAllowedNote { out.append("- \(cell(note)).") }
         out.append("- Run \(cell(report.generatedAt))\(report.changes.map { " (history run \($0.run))" } ?? "") in "
             + "\(String(format: "%.1f", report.durationSeconds)) s with ProxyVet \(cell(report.tool.version)), libcurl \(cell(report.tool.libcurl)). "
             + "Lists: " + report.lists.map { "\(cell($0.name)) (\(cell($0.source?.date ?? "no date")), sha256 \($0.contentHash.prefix(12)))" }.joined(separator: "; ") + ".")
@@ -106,6 +107,16 @@ public enum MarkdownReport {
             let info = report.routes.first { $0.name == route.route }
             let counts = Verdict.allCases.map { String(route.verdicts[$0.rawValue] ?? 0) }
             out.append("| \(cell(route.route)) | \(cell(info?.proxy ?? "direct")) | " + counts.joined(separator: " | ") + " |")
+        }
+        if let calibration = report.calibration, !calibration.isEmpty {
+            out.append("")
+            out.append("### How each proxy answers for itself (calibration)")
+            out.append("")
+            out.append("| Route | Calibration | What the proxy said |")
+            out.append("|---|---|---|")
+            for voice in calibration {
+                out.append("| \(cell(voice.route)) | \(cell(voice.status.rawValue)) (\(voice.requests) requests) | \(cell(shortened(voice.note, limit: 400))) |")
+            }
         }
         if let changes = report.changes {
             for (title, comparison) in [("previous run", changes.sincePrevious), ("baseline", changes.sinceBaseline)] {
