@@ -14,6 +14,11 @@ the requested name (SAN = that DNS name), signed by the lab origin CA
 (DIR/origin-ca.crt + DIR/origin-ca.key). One leaf key is generated per process
 and every certificate is cached.
 
+The origin role answers three names with pages that look like a proxy's refusal but are the origin's own
+(LOOKALIKE_PAGES): origin-403.proxyvet-lab.test (403 "Access denied"), origin-503.proxyvet-lab.test
+(503 Service Unavailable) and origin-blockedpage.proxyvet-lab.test (200, "This site is blocked" / "access
+denied"). Every other Host gets the plain 200.
+
 `--latency-ms N` (origin role only, default 0) delays every HTTP response by N ms after the request
 has been read, to model a distant origin (Scripts/bench uses it).
 
@@ -51,6 +56,26 @@ HANG_SECONDS = 60
 IO_TIMEOUT = 30
 MAX_CACHED_CERTS = 20000
 NAME_RE = re.compile(r"^[a-z0-9_*](?:[a-z0-9_.-]{0,251}[a-z0-9_])?$")
+
+# Origins whose own answers look like a proxy's block: a proxy that relays them has let the request through.
+# Host name -> (status, reason, extra headers, HTML page).
+LOOKALIKE_PAGES = {
+    "origin-403.proxyvet-lab.test": (
+        403, "Forbidden", [],
+        "<!DOCTYPE html>\n<html>\n<head><title>Access denied</title></head>\n<body>\n"
+        "<h1>Access denied</h1>\n<p>You don't have permission to access this resource on this server.</p>\n"
+        "</body>\n</html>\n"),
+    "origin-503.proxyvet-lab.test": (
+        503, "Service Unavailable", [("Retry-After", "120")],
+        "<!DOCTYPE html>\n<html>\n<head><title>503 Service Unavailable</title></head>\n<body>\n"
+        "<h1>Service Unavailable</h1>\n<p>The server is temporarily unable to service your request due to "
+        "maintenance downtime or capacity problems. Please try again later.</p>\n</body>\n</html>\n"),
+    "origin-blockedpage.proxyvet-lab.test": (
+        200, "OK", [],
+        "<!DOCTYPE html>\n<html>\n<head><title>This site is blocked</title></head>\n<body>\n"
+        "<h1>This site is blocked</h1>\n<p>Access denied. This site is blocked: the page you requested "
+        "is not available in your region.</p>\n</body>\n</html>\n"),
+}
 
 
 def log(msg):
@@ -179,9 +204,18 @@ class OriginHandler(BaseHTTPRequestHandler):
         if self.latency > 0:
             time.sleep(self.latency)
         host = self.headers.get("Host", "")
-        body = ("proxyvet lab origin: %s\n" % host).encode("utf-8", "replace")
-        self.send_response(200, "OK")
-        self.send_header("Content-Type", "text/plain")
+        lookalike = LOOKALIKE_PAGES.get(re.sub(r":[0-9]*$", "", host.strip().lower()).rstrip("."))
+        if lookalike is not None:
+            status, reason, extra, page = lookalike
+            body = page.encode("utf-8")
+            self.send_response(status, reason)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            for name, value in extra:
+                self.send_header(name, value)
+        else:
+            body = ("proxyvet lab origin: %s\n" % host).encode("utf-8", "replace")
+            self.send_response(200, "OK")
+            self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()

@@ -53,18 +53,18 @@ public enum Verdict: String, Codable, Sendable, CaseIterable, Comparable {
     /// How the classifier recognises it, for the README table.
     public var detection: String {
         switch self {
-        case .allowed: return "CONNECT 2xx and the TLS certificate verifies; or a response that no proxy generated."
-        case .blocked: return "CONNECT answered 4xx (not 407), or a proxy-generated 4xx to a plain request, or a 403 from an inspecting proxy inside TLS. Reason from X-Squid-Error."
-        case .blockPage: return "CONNECT answered 3xx; or a proxy-generated 2xx/3xx (X-Squid-Error, proxy Server header) to a plain request."
-        case .authRequired: return "407 (CONNECT or plain) and no credentials sent; schemes from Proxy-Authenticate."
-        case .authFailed: return "407 after credentials were sent."
-        case .tlsIntercepted: return "OpenSSL verify result is an issuer error (unable to get local issuer, self-signed in chain); a second probe without verification collects the chain (CURLOPT_CERTINFO) to name the issuer."
+        case .allowed: return "Positive evidence that the origin answered: CONNECT 2xx and TLS that verifies to the origin (whatever the origin then says, even a 403 or a page saying \"blocked\"); over plain http an answer that is not a proxy's voice and matches no signature, proven by the origin's voice over verified TLS (high), by independent routes giving the same answer (medium), or unproven (low, counted in the summary); SOCKS: the proxy connected and the origin answered."
+        case .blocked: return "Any proxy: an answer to CONNECT (always a proxy's) with 4xx (not 407); a 4xx recognised as a proxy's own by its voice (learnt by calibration), a product signature or Squid's X-Squid-Error, on a plain request or inside an intercepted TLS session; a signature whose meaning is blocked (Palo Alto's 503, mitmproxy's relayed CONNECT refusal); SOCKS reply 2 (not allowed by ruleset)."
+        case .blockPage: return "CONNECT answered 3xx; a 2xx/3xx recognised as a proxy's voice or signature (Blue Coat notify, Forcepoint, FortiGate application control); or a plain-http answer that differs from the origin's voice seen over verified TLS (a filter's 200 page)."
+        case .authRequired: return "407 (CONNECT or plain) and no credentials sent; schemes from Proxy-Authenticate, with whether a device answers them silently (Negotiate, NTLM); an auth-portal signature (Zscaler's redirect); SOCKS: no acceptable authentication method."
+        case .authFailed: return "407 after credentials were sent (Basic, NTLM, or a Kerberos ticket for Negotiate); SOCKS: user rejected."
+        case .tlsIntercepted: return "OpenSSL verify result is an issuer error (unable to get local issuer, self-signed in chain), a trusted issuer outside expectedIssuers, or a proxy's own page inside the TLS session; a second probe without verification collects the chain (CURLOPT_CERTINFO) to name the issuer."
         case .tlsFailed: return "Verify result expired or not yet valid, host name not in the certificate, a TLS handshake alert, or the proxy's ERR_SECURE_CONNECT_FAIL."
-        case .upstreamUnreachable: return "CONNECT or proxy response 500/502/503/504 (ERR_CONNECT_FAIL, ERR_READ_TIMEOUT...), or direct connect refused."
-        case .dnsFailure: return "X-Squid-Error ERR_DNS_FAIL or an error page naming DNS; Squid 5.7's own signatures for NXDOMAIN, 500 ERR_CANNOT_FORWARD 0 (CONNECT) and 502 ERR_READ_ERROR 0 (GET), said as inferred; direct: libcurl could not resolve."
-        case .timeout: return "libcurl timed out after the TCP connection was up (waiting for the CONNECT answer, TLS or the response)."
-        case .proxyUnreachable: return "libcurl could not resolve, connect to or complete TLS with the proxy; no response from it."
-        case .dropped: return "Empty reply, reset or EOF with no HTTP answer (before or after the tunnel)."
+        case .upstreamUnreachable: return "An answer to CONNECT, or a 5xx recognised as a proxy's own (voice, signature, X-Squid-Error), with 500/502/503/504; SOCKS replies 1, 3, 4 (host unreachable, medium: it may be DNS), 5, 6; direct connect refused."
+        case .dnsFailure: return "A proxy's own error naming DNS (ERR_DNS_FAIL, or a page saying the name did not resolve); Squid 5.7's own signatures for NXDOMAIN, 500 ERR_CANNOT_FORWARD 0 (CONNECT) and 502 ERR_READ_ERROR 0 (GET), said as inferred; direct or socks5://: libcurl could not resolve."
+        case .timeout: return "libcurl timed out after the TCP connection was up (waiting for the CONNECT answer, TLS or the response), including a TLS handshake through an https proxy that timed out."
+        case .proxyUnreachable: return "libcurl could not resolve, connect to or complete TLS with the proxy; an https proxy whose own certificate fails verification (CURLINFO_PROXY_SSL_VERIFYRESULT, checked against the route's caBundle) is not trusted for anything."
+        case .dropped: return "Empty reply, reset or EOF with no HTTP answer (before or after the tunnel); a SOCKS proxy that closed during its handshake."
         case .protocolError: return "libcurl: weird server reply, HTTP/0.9, CONNECT answered without a status line, headers without end, or TLS 'wrong version number' through an established tunnel."
         }
     }

@@ -83,7 +83,7 @@ struct ReportTests {
         let decoded = try JSONReport.decode(first)
         #expect(decoded == report)
         let object = try JSONSerialization.jsonObject(with: first) as? [String: Any]
-        #expect(object?["schemaVersion"] as? Int == 1)
+        #expect(object?["schemaVersion"] as? Int == CheckReport.schemaVersion && CheckReport.schemaVersion == 2)
         #expect(object?["ready"] as? Bool == false)
         let results = object?["results"] as? [[String: Any]]
         #expect(results?.first?["verdict"] as? String == "blocked")
