@@ -96,7 +96,13 @@ public final class ProbeEngine {
             perProxyCount[transfer.job.route.proxyKey, default: 1] -= 1
             // The second look is for the target's certificate; an https proxy whose own certificate failed is judged
             // from this probe (its verify result), and a look without target verification would fail the same way.
-            if code == CURLE_PEER_FAILED_VERIFICATION && transfer.verifyPeer && (evidence.proxyVerifyResult ?? 0) == 0 {
+            // Behind an https proxy libcurl 7.88 reports a target certificate that fails verification as a TLS error
+            // (SSL_ERROR_SYSCALL) after the tunnel opened: the second look tells an expired or re-signed certificate
+            // from a reset (which fails again).
+            let failedBehindHTTPSProxy = transfer.job.route.kind == .https && code == CURLE_SSL_CONNECT_ERROR
+                && (200..<300).contains(evidence.connectStatus) && evidence.responses.isEmpty
+            if (code == CURLE_PEER_FAILED_VERIFICATION || failedBehindHTTPSProxy) && transfer.verifyPeer && transfer.job.verify
+                && (evidence.proxyVerifyResult ?? 0) == 0 {
                 failedVerification[transfer.index] = evidence
                 chainLooks[transfer.job.route.proxyKey, default: []].append(transfer.index)
                 return

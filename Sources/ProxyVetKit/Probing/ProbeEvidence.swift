@@ -9,6 +9,17 @@ public struct CertificateEvidence: Codable, Sendable, Equatable {
     public var subjectAltNames: [String]
     /// Issuers of the rest of the presented chain, leaf's issuer first.
     public var chainIssuers: [String]
+
+    /// True when `notAfter` (libcurl's `Dec  4 05:00:00 2026 GMT`) is in the past; false when it cannot be read.
+    func hasExpired(now: Date = Date()) -> Bool {
+        guard let notAfter else { return false }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
+        let text = notAfter.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return formatter.date(from: text).map { $0 < now } ?? false
+    }
 }
 
 /// Phase timings in seconds, from libcurl's *_TIME_T info (elapsed since the probe started).
@@ -94,7 +105,9 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
     /// probe's verify result and message (the second probe did not verify, so its own result means nothing).
     func merged(withFailedVerification first: ProbeEvidence) -> ProbeEvidence {
         var merged = self
-        merged.verifyResult = first.verifyResult
+        // The first probe failed verification; without an X509 result (libcurl behind an https proxy gives none), the
+        // failure is still recorded as one (X509_V_ERR_UNSPECIFIED), so the merged evidence can never pass as verified.
+        merged.verifyResult = first.verifyResult.flatMap { $0 == 0 ? nil : $0 } ?? 1
         merged.verifyMessage = first.curlMessage
         return merged
     }

@@ -122,6 +122,12 @@ public enum Classifier {
                 ?? verdict(.blocked, "the proxy refused CONNECT with \(connect.statusLine)")
         }
 
+        // 1b. The first probe failed certificate verification and the second look (only there to name the issuer)
+        //     got no chain: the first probe's finding stands.
+        if let message = e.verifyMessage, e.certificate == nil, message.lowercased().contains("certificate") {
+            return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message)); a second look to name its issuer got no chain (\(e.curlMessage))")
+        }
+
         // 2. Failures before any answer.
         let tunnelUp = e.connectResponse.map { (200..<300).contains($0.status) } ?? false
         if allHeads.isEmpty && !tunnelUp {
@@ -180,7 +186,15 @@ public enum Classifier {
                 }
                 return verdict(.tlsFailed, "the TLS handshake \(stage) failed (\(e.curlMessage))")
             }
-            if let certificate = e.certificate, let verify = e.verifyResult {
+            if let certificate = e.certificate, var verify = e.verifyResult {
+                // Behind an https proxy libcurl 7.88 gives no X509 result for the target (only a TLS error); the
+                // second look's chain still shows an expired certificate, a wrong name or, failing those, an issuer
+                // this machine does not trust.
+                let inferred = verify == 1 && context.proxyIsHTTPS
+                if inferred {
+                    verify = certificate.hasExpired() ? 10 : !certificateCovers(certificate, host: context.host) ? 62 : 20
+                    base.confidence = .medium
+                }
                 // A proxy's own page inside the TLS session means a proxy terminated it.
                 let bumped = e.responses.contains { recognise($0, body: e.bodySnippet, context: context) != nil }
                 let nameProblem = !certificateCovers(certificate, host: context.host)
@@ -227,6 +241,10 @@ public enum Classifier {
             }
         }
 
+        // A second look (verification off) that completed is never evidence that the path can be trusted.
+        if let message = e.verifyMessage {
+            return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message))")
+        }
         switch e.curlCode {
         case 0:
             return unprovenOrigin(e, context: context, make: verdict)

@@ -9,7 +9,7 @@ import Testing
 @Suite("Real products in the loopback lab", .enabled(if: Lab.available, "needs the lab: run Scripts/test"))
 struct ProductVerdictTests {
     static let productRoutes = ["edge", "privoxy", "mitm", "filter", "socks", "socks-auth", "socks-auth-none", "socks-auth-wrong",
-                                "secure", "secure-noca", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "dead", "inspect"]
+                                "secure", "secure-noca", "secure-inspect", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "dead", "inspect"]
     static let urls = [
         "https://allowed.proxyvet-lab.test/", "http://allowed.proxyvet-lab.test/",
         "https://x.blocked.proxyvet-lab.test/", "http://x.blocked.proxyvet-lab.test/",
@@ -20,6 +20,7 @@ struct ProductVerdictTests {
         "https://origin-503.proxyvet-lab.test/", "http://origin-503.proxyvet-lab.test/",
         "https://origin-blockedpage.proxyvet-lab.test/", "http://origin-blockedpage.proxyvet-lab.test/",
         "https://down.proxyvet-lab.test/", "https://nxdomain.proxyvet-lab.test/", "https://hang.proxyvet-lab.test/",
+        "https://expired.proxyvet-lab.test/", "https://reset.proxyvet-lab.test/",
     ]
 
     /// The lab's Kerberos realm and ticket for the Negotiate route; Scripts/test exports both before the run.
@@ -90,6 +91,11 @@ struct ProductVerdictTests {
         Expectation(route: "secure", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked),
         Expectation(route: "secure", url: "https://hang.proxyvet-lab.test/", verdict: .timeout),
         Expectation(route: "secure-noca", url: "https://allowed.proxyvet-lab.test/", verdict: .proxyUnreachable),
+        // Behind an https proxy libcurl reports a failed target certificate as a TLS error: the chain still tells.
+        Expectation(route: "secure", url: "https://expired.proxyvet-lab.test/", verdict: .tlsFailed),
+        Expectation(route: "secure", url: "https://reset.proxyvet-lab.test/", verdict: .dropped),
+        Expectation(route: "secure-inspect", url: "https://allowed.proxyvet-lab.test/", verdict: .tlsIntercepted),
+        Expectation(route: "secure-inspect", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked),
         Expectation(route: "secure-noca", url: "http://allowed.proxyvet-lab.test/", verdict: .proxyUnreachable),
         // NTLM and Negotiate (Kerberos) authentication.
         Expectation(route: "ntlm", url: "https://allowed.proxyvet-lab.test/", verdict: .allowed),
