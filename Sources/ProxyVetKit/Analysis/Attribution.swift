@@ -105,6 +105,37 @@ public enum Attributor {
                     "\(unreachable.joined(separator: ", ")) cannot be probed from here and the answer names no hop; attributed to the first hop, which returned it")
     }
 
+    /// The hop that intercepts TLS on a result's route, whatever the origin behind it then did (answered, failed, hung):
+    /// nil unless the result's `ProxyAction` is `intercepted`.
+    ///
+    /// 1. Evidence: the last `Via` entry of the answer inside the re-signed session. Hops before the intercepting one
+    ///    only tunnel the bytes and cannot add one; hops after it add theirs before it does.
+    /// 2. Otherwise later hops probed on their own are compared: the deepest one that intercepts too decides; if none
+    ///    does, the first hop does (inferred when a later hop cannot be probed from here).
+    public static func interceptor(of result: ProbeResult, topology: Topology, index: ResultIndex) -> HopAttribution? {
+        guard result.proxyAction == .intercepted else { return nil }
+        let chain = topology.chain(of: result.route)
+        func make(_ hop: String, _ method: String, _ confidence: String, _ detail: String) -> HopAttribution {
+            HopAttribution(hop: hop, proxy: topology.route(hop)?.proxyURL, position: topology.position(of: hop, in: result.route),
+                           method: method, confidence: confidence, detail: detail)
+        }
+        if let closest = result.evidence.via.last, let hop = topology.hop(named: closest, among: chain) {
+            return make(hop, "evidence", "high", "the answer inside the re-signed session carries Via \(closest) last (\(hop), \(topology.position(of: hop, in: result.route)))")
+        }
+        let later = chain.dropFirst().map { (hop: $0, result: index[$0, result.url]) }
+        if let deepest = later.last(where: { $0.result?.proxyAction == .intercepted }) {
+            return make(deepest.hop, "comparison", "high", "\(deepest.hop) on its own intercepts TLS to \(result.host) too")
+        }
+        // A later hop that was not reached, or whose own probe shows no decision, may be the one that intercepts.
+        let undecided = later.filter { !($0.result?.proxyAction.isDecision ?? false) }.map(\.hop)
+        if later.isEmpty || undecided.isEmpty {
+            return make(result.route, later.isEmpty ? "evidence" : "comparison", "high",
+                        later.isEmpty ? "a single proxy: it re-signs the session" : "no later hop intercepts on its own, so the first hop does")
+        }
+        return make(result.route, "inferred", "low",
+                    "\(undecided.joined(separator: ", ")) on its own cannot be reached or shows no decision, and no answer names a hop; attributed to the first hop")
+    }
+
     /// Squid error tags that are a proxy's policy decision rather than a failure beyond it.
     static func isProxyPolicyError(_ tag: String) -> Bool {
         ["ERR_ACCESS_DENIED", "ERR_CACHE_ACCESS_DENIED", "ERR_FORWARDING_DENIED", "ERR_TOO_BIG"].contains(tag)

@@ -1,6 +1,10 @@
 import Foundation
 
 /// Finds conflicts between proxies, hops, groups, the PAC and the services' policies.
+///
+/// Wherever a conflict asks "did this proxy let it through?", it asks the result's `ProxyAction` (passed on, refused,
+/// intercepted), not its verdict: a proxy that opens the tunnel to an origin that is down or hangs has let it through,
+/// and one that re-signs TLS intercepts whatever the origin then does.
 public struct ConflictAnalyzer: Sendable {
     public let topology: Topology
     public let routing: DeviceRouting?
@@ -9,9 +13,6 @@ public struct ConflictAnalyzer: Sendable {
     public let attributions: [String: [String: HopAttribution]]
     /// Product per route (squid, tinyproxy, unknown), from the answers each proxy gave.
     let products: [String: String]
-
-    /// Verdicts that are a proxy's decision against the endpoint (not a failure beyond it).
-    static let refusals: Set<Verdict> = [.blocked, .blockPage, .authRequired, .authFailed, .tlsIntercepted]
 
     public init(topology: Topology, routing: DeviceRouting?, results: [ProbeResult], attributions: [String: [String: HopAttribution]]) {
         self.topology = topology
@@ -43,7 +44,7 @@ public struct ConflictAnalyzer: Sendable {
     /// The route a device really uses for a target: the first alternative that can be reached (failover).
     public func effectiveRoute(for url: String) -> String? {
         guard let choice = routing?.choices[url] else { return nil }
-        return choice.routes.first { index[$0, url].map { $0.verdict != .proxyUnreachable } ?? false } ?? choice.routes.first
+        return choice.routes.first { index[$0, url].map { $0.proxyAction != .unreachable } ?? false } ?? choice.routes.first
     }
 
     public func analyze(targets: [ProbeTarget]) -> [Conflict] {
@@ -88,23 +89,27 @@ public struct ConflictAnalyzer: Sendable {
         var found: [Conflict] = []
         // Chains seen from their entry: a hop-only proxy's own chain is part of a longer one already looked at.
         for route in topology.routes where route.upstream != nil && !topology.hopOnly.contains(route.name) {
-            guard let result = index[route.name, target.url], let attribution = attributions[route.name]?[target.url],
-                  attribution.hop != route.name, attribution.hop != "origin", Self.refusals.contains(result.verdict) else { continue }
+            guard let result = index[route.name, target.url], result.proxyAction.isPolicyFailure,
+                  let attribution = decision(result), attribution.hop != route.name, attribution.hop != "origin" else { continue }
             let chain = topology.chain(of: route.name)
             let hop = attribution.hop
             let previous = chain.firstIndex(of: hop).flatMap { $0 > 0 ? chain[$0 - 1] : nil }
             let passed = chain.prefix { $0 != hop }.joined(separator: " → ")
-            let evidence = "\(chain.joined(separator: " → ")): \(result.verdict.rawValue): \(result.reason). Attribution (\(attribution.method), \(attribution.confidence)): \(attribution.detail)"
+            let ca = result.evidence.certificate.map { Classifier.commonName($0.issuer) } ?? "an unknown CA"
+            let intercepted = result.proxyAction == .intercepted
+            let evidence = "\(chain.joined(separator: " → ")): \(intercepted ? "intercepted (certificate issued by \(ca)), " : "")\(result.verdict.rawValue): \(result.reason). Attribution (\(attribution.method), \(attribution.confidence)): \(attribution.detail)"
+            if intercepted {
+                let origin = result.verdict == .tlsIntercepted ? "" : " The origin behind it failed as well (\(result.verdict.rawValue)); that does not change the inspection."
+                found.append(conflict(.hopIntercepts, target, routes: [route.name, hop], hop: hop, evidence: evidence,
+                                      explanation: "\(hop) (\(attribution.position)) intercepts TLS to \(target.host) with \(ca) while \(passed) pass\(passed.contains("→") ? "" : "es") the tunnel through.\(origin)",
+                                      remediation: Remediation.noInspection(result, hop: hopRef(hop))))
+                continue
+            }
             switch result.verdict {
             case .blocked, .blockPage:
                 found.append(conflict(.hopBlocks, target, routes: [route.name, hop], hop: hop, evidence: evidence,
                                       explanation: "\(passed) passes \(target.host) on, but \(hop) (\(attribution.position)) refuses it, so every device behind \(route.name) fails.",
                                       remediation: Remediation.allow(result, hop: hopRef(hop))))
-            case .tlsIntercepted:
-                let ca = result.evidence.certificate.map { Classifier.commonName($0.issuer) } ?? "an unknown CA"
-                found.append(conflict(.hopIntercepts, target, routes: [route.name, hop], hop: hop, evidence: evidence,
-                                      explanation: "\(hop) (\(attribution.position)) intercepts TLS to \(target.host) with \(ca) while \(passed) pass\(passed.contains("→") ? "" : "es") the tunnel through.",
-                                      remediation: Remediation.noInspection(result, hop: hopRef(hop))))
             case .authRequired, .authFailed:
                 found.append(conflict(.hopRequiresAuth, target, routes: [route.name, hop], hop: hop, evidence: evidence,
                                       explanation: "\(hop) (\(attribution.position)) demands proxy authentication that \(previous ?? route.name) does not forward.",
@@ -116,31 +121,72 @@ public struct ConflictAnalyzer: Sendable {
         return found
     }
 
+    /// The hop whose policy decided a refused or intercepted result: the refusing hop's attribution, or the hop that
+    /// re-signs TLS (the failure attribution would name the origin when the origin behind the inspecting hop failed).
+    private func decision(_ result: ProbeResult) -> HopAttribution? {
+        switch result.proxyAction {
+        case .intercepted: return Attributor.interceptor(of: result, topology: topology, index: index)
+        case .refused: return attributions[result.route]?[result.url]
+        default: return nil
+        }
+    }
+
+    /// The hop to name for a refused or intercepted result on `route`: its deciding hop, the route itself for a failure
+    /// attributed to the origin.
+    private func decidingHop(_ result: ProbeResult) -> String {
+        guard let hop = decision(result)?.hop, hop != "origin" else { return result.route }
+        return hop
+    }
+
+    /// Of the routes that pass a target on cleanly, the first whose origin answered too, else the first.
+    private func passingRoute(_ names: [String], _ target: ProbeTarget) -> String? {
+        let clean = names.filter { index[$0, target.url].map { $0.proxyAction == .passedOn && $0.policyViolations.isEmpty } ?? false }
+        return clean.first { index[$0, target.url]?.verdict == .allowed } ?? clean.first
+    }
+
+    /// `allowed`, or `passed on (timeout: …)` when the origin behind the proxy failed.
+    private static func passed(_ result: ProbeResult) -> String {
+        result.verdict == .allowed ? "allowed" : "passed on (\(result.verdict.rawValue): \(result.reason))"
+    }
+
     // MARK: Groups
 
     private func groupConflicts(_ target: ProbeTarget) -> [Conflict] {
         topology.groups.keys.sorted().compactMap { group -> Conflict? in
             guard let members = topology.groups[group] else { return nil }
             let results = members.compactMap { index[$0, target.url] }
-            guard results.count == members.count, Set(results.map(\.verdict)).count > 1 else { return nil }
-            let failing = results.filter { $0.verdict != .allowed }
-            guard let worst = failing.first else { return nil }
-            let summary = results.map { "\($0.route): \($0.verdict.rawValue)" }.joined(separator: ", ")
-            let working = results.first { $0.verdict == .allowed }?.route
+            guard results.count == members.count else { return nil }
+            // Compared on policy: members whose probe shows no decision (down, dropped, silent) say nothing about theirs.
+            let decided = results.filter { $0.proxyAction.isDecision }
+            guard Set(decided.map(Self.policy)).count > 1,
+                  let worst = decided.first(where: { $0.proxyAction == .refused }) ?? decided.first(where: { $0.proxyAction == .intercepted })
+            else { return nil }
+            let summary = results.map { "\($0.route): \($0.verdict.rawValue) (\($0.proxyAction.label))" }.joined(separator: ", ")
+            let decisions = decided.map { "\($0.route) \($0.proxyAction.phrase)" }.joined(separator: ", ")
+            let origin = decided.filter { $0.proxyAction == .passedOn && $0.verdict != .allowed }
+                .map { " \($0.route) passed it on and the origin behind it then failed (\($0.verdict.rawValue)): that is the origin's health, not the proxy's policy." }
+                .joined()
+            let working = passingRoute(decided.map(\.route), target)
+            let hop = hopRef(worst.route)
             return conflict(.groupDisagrees, target, routes: members, hop: worst.route,
                             evidence: "\(summary). \(worst.route): \(worst.reason)",
-                            explanation: "The proxies of \(group) answer differently for \(target.host): a device succeeds or fails depending on which one it reaches.",
-                            remediation: working.map { "Make \(worst.route) behave like \($0) for \(Remediation.squidDomain(worst)).\n" } .map { $0 + Self.fix(worst, hop: hopRef(worst.route)) }
-                                ?? Self.fix(worst, hop: hopRef(worst.route)))
+                            explanation: "The proxies of \(group) decide differently for \(target.host) (\(decisions)): a device succeeds or fails depending on which one it reaches.\(origin)",
+                            remediation: working.map { "Make \(worst.route) behave like \($0) for \(Remediation.squidDomain(worst)).\n" }.map { $0 + Self.fix(worst, hop: hop) }
+                                ?? Self.fix(worst, hop: hop))
         }
     }
 
-    /// The fix for a hop that refuses a target, by verdict.
+    /// What a group member's policy did, for comparison: passed on, intercepted, or refused with which verdict.
+    private static func policy(_ result: ProbeResult) -> String {
+        result.proxyAction == .refused ? "refused \(result.verdict.rawValue)" : result.proxyAction.rawValue
+    }
+
+    /// The fix for a hop that refuses or intercepts a target, by what it did (and, for a refusal, its verdict).
     static func fix(_ result: ProbeResult, hop: Conflict.HopRef) -> String {
-        switch result.verdict {
-        case .tlsIntercepted: return Remediation.noInspection(result, hop: hop)
-        case .authRequired, .authFailed: return Remediation.noAuth(result, hop: hop, previous: nil)
-        case .blocked, .blockPage: return Remediation.allow(result, hop: hop)
+        switch (result.proxyAction, result.verdict) {
+        case (.intercepted, _): return Remediation.noInspection(result, hop: hop)
+        case (.refused, .authRequired), (.refused, .authFailed): return Remediation.noAuth(result, hop: hop, previous: nil)
+        case (.refused, _): return Remediation.allow(result, hop: hop)
         default: return "On \(hop.name): \(result.reason)."
         }
     }
@@ -158,20 +204,20 @@ public struct ConflictAnalyzer: Sendable {
         let candidates = candidateRoutes(for: target)
         var found: [Conflict] = []
         for refusing in candidates {
-            guard let bad = index[refusing, target.url], Self.refusals.contains(bad.verdict) else { continue }
-            // Pair with the first route that allows the endpoint and is an independent way out.
-            let partner = candidates.first { other in
-                guard other != refusing, let good = index[other, target.url], good.verdict == .allowed, good.policyViolations.isEmpty else { return false }
+            guard let bad = index[refusing, target.url], bad.proxyAction.isPolicyFailure else { continue }
+            // Pair with a route that passes the endpoint on and is an independent way out.
+            let independent = candidates.filter { other in
+                guard other != refusing else { return false }
                 let sameProxy = topology.route(other)?.proxyKey == topology.route(refusing)?.proxyKey && topology.route(other) != nil
                 let sameGroup = !Set(topology.groups(of: other)).isDisjoint(with: topology.groups(of: refusing))
                 return !sameProxy && !sameGroup && !topology.related(other, refusing)
             }
-            guard let partner else { continue }
-            let hop = attributions[refusing]?[target.url]?.hop ?? refusing
-            found.append(conflict(.routesDisagree, target, severity: .warning, routes: [partner, refusing].sorted(), hop: hop == "origin" ? refusing : hop,
-                                  evidence: "\(partner): allowed; \(refusing): \(bad.verdict.rawValue): \(bad.reason)",
-                                  explanation: "\(partner) lets \(target.host) through but \(refusing) does not: devices behave differently depending on the route they take.",
-                                  remediation: Self.fix(bad, hop: hopRef(hop == "origin" ? refusing : hop))))
+            guard let partner = passingRoute(independent, target), let good = index[partner, target.url] else { continue }
+            let hop = decidingHop(bad)
+            found.append(conflict(.routesDisagree, target, severity: .warning, routes: [partner, refusing].sorted(), hop: hop,
+                                  evidence: "\(partner): \(Self.passed(good)); \(refusing): \(bad.verdict.rawValue) (\(bad.proxyAction.label)): \(bad.reason)",
+                                  explanation: "\(partner) lets \(target.host) through but \(refusing) \(bad.proxyAction.phrase): devices behave differently depending on the route they take.",
+                                  remediation: Self.fix(bad, hop: hopRef(hop))))
         }
         return found
     }
@@ -191,21 +237,18 @@ public struct ConflictAnalyzer: Sendable {
                                 ?? "Open direct egress to \(target.host) port \(target.port) in the firewall, or route it through a proxy in the PAC.")
                     .withHop(Conflict.HopRef(name: "pac", proxy: routing.pacSource, product: "pac"))]
         }
-        let fails = Self.refusals.contains(result.verdict) || !result.policyViolations.isEmpty
-        guard fails, let working = workingRoute(target, except: used) else { return [] }
+        let fails = result.proxyAction.isPolicyFailure || !result.policyViolations.isEmpty
+        guard fails, let working = workingRoute(target, except: used), let good = index[working, target.url] else { return [] }
         return [conflict(.pacRoutesToFailure, target, routes: [used, working], hop: "pac",
-                         evidence: "PAC answer \"\(choice.answer)\" → \(used): \(result.verdict.rawValue)\(result.policyViolations.isEmpty ? "" : " violating \(result.policyViolations.map(\.rawValue).joined(separator: ", "))"): \(result.reason); \(working): allowed",
-                         explanation: "The PAC sends \(target.host) to \(used), which fails it, while \(working) lets it through.",
+                         evidence: "PAC answer \"\(choice.answer)\" → \(used): \(result.verdict.rawValue) (\(result.proxyAction.label))\(result.policyViolations.isEmpty ? "" : " violating \(result.policyViolations.map(\.rawValue).joined(separator: ", "))"): \(result.reason); \(working): \(Self.passed(good))",
+                         explanation: "The PAC sends \(target.host) to \(used), which \(result.proxyAction.isPolicyFailure ? result.proxyAction.phrase : "fails it"), while \(working) lets it through.",
                          remediation: Remediation.pacRoute(result, to: topology.route(working)) + "\nOr fix \(used):\n" + Self.fix(result, hop: hopRef(used)))
                 .withHop(Conflict.HopRef(name: "pac", proxy: routing.pacSource, product: "pac"))]
     }
 
-    /// A configured route (not a hop-only parent) that allows the target cleanly.
+    /// A configured route (not a hop-only parent) that passes the target on cleanly, one whose origin answered first.
     private func workingRoute(_ target: ProbeTarget, except: String) -> String? {
-        topology.routes.map(\.name).first { name in
-            name != except && !topology.hopOnly.contains(name)
-                && index[name, target.url].map { $0.verdict == .allowed && $0.policyViolations.isEmpty } ?? false
-        }
+        passingRoute(topology.routes.map(\.name).filter { $0 != except && !topology.hopOnly.contains($0) }, target)
     }
 
     // MARK: Policies
@@ -222,11 +265,13 @@ public struct ConflictAnalyzer: Sendable {
             guard let result = index[route, target.url] else { continue }
             let hop = attributions[route]?[target.url].map { $0.hop == "origin" ? route : $0.hop } ?? route
             if result.policyViolations.contains(.noInspection) {
+                // The hop that re-signs, also when the failure itself is the origin's.
+                let inspecting = Attributor.interceptor(of: result, topology: topology, index: index).map(\.hop) ?? hop
                 let ca = result.evidence.certificate.map { Classifier.commonName($0.issuer) } ?? "an unknown CA"
-                found.append(conflict(.inspectionForbidden, target, routes: [route], hop: hop,
+                found.append(conflict(.inspectionForbidden, target, routes: [route], hop: inspecting,
                                       evidence: "\(route): \(result.reason)",
-                                      explanation: "\(target.host) does not support TLS inspection, but \(hop) intercepts it (certificate issued by \(ca)).",
-                                      remediation: Remediation.noInspection(result, hop: hopRef(hop))))
+                                      explanation: "\(target.host) does not support TLS inspection, but \(inspecting) intercepts it (certificate issued by \(ca)).",
+                                      remediation: Remediation.noInspection(result, hop: hopRef(inspecting))))
             }
             if result.policyViolations.contains(.noProxyAuth) {
                 found.append(conflict(.authForbidden, target, routes: [route], hop: hop,

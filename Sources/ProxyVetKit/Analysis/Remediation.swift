@@ -70,7 +70,7 @@ enum Remediation {
         } else {
             answer = "DIRECT"
         }
-        return "In the PAC file, send \(squidDomain(target)) to a route that works, before the rule that matches it now:\n"
+        return "In the PAC file, send \(squidDomain(target)) to a route that lets it through, before the rule that matches it now:\n"
             + "  if (\(pacCondition(target))) return \"\(answer)\";"
     }
 }

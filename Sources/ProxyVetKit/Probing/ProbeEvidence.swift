@@ -86,11 +86,11 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
 
     public init(curlCode: Int = 0, curlMessage: String = "", connectStatus: Int = 0, httpStatus: Int = 0,
                 connectResponses: [ResponseHead] = [], responses: [ResponseHead] = [], bodySnippet: String = "", verifyResult: Int? = nil,
-                certificate: CertificateEvidence? = nil, connected: Bool = true, timings: ProbeTimings = ProbeTimings(),
+                certificate: CertificateEvidence? = nil, verifyMessage: String? = nil, connected: Bool = true, timings: ProbeTimings = ProbeTimings(),
                 sentCredentials: Bool = false, proxyReply: Int = 0, proxyVerifyResult: Int? = nil) {
         self.curlCode = curlCode; self.curlMessage = curlMessage; self.connectStatus = connectStatus
         self.httpStatus = httpStatus; self.connectResponses = connectResponses; self.responses = responses; self.bodySnippet = bodySnippet
-        self.verifyResult = verifyResult; self.certificate = certificate; self.connected = connected
+        self.verifyResult = verifyResult; self.certificate = certificate; self.verifyMessage = verifyMessage; self.connected = connected
         self.timings = timings; self.sentCredentials = sentCredentials
         self.proxyReply = proxyReply; self.proxyVerifyResult = proxyVerifyResult
     }

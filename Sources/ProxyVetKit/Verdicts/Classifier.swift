@@ -132,7 +132,7 @@ public enum Classifier {
         let tunnelUp = e.connectResponse.map { (200..<300).contains($0.status) } ?? false
         if allHeads.isEmpty && !tunnelUp {
             // libcurl reports a timeout inside a TLS handshake with an https proxy as a TLS error with "timed out".
-            if e.curlCode == sslConnectError, e.curlMessage.lowercased().contains("timed out") {
+            if e.curlCode == sslConnectError, Self.saysTimeout(e.curlMessage) {
                 return verdict(.timeout, "no answer within the timeout (\(e.curlMessage))")
             }
             switch e.curlCode {
@@ -170,7 +170,7 @@ public enum Classifier {
 
         // 3. TLS with the target (through the tunnel, or direct).
         if context.scheme == "https" {
-            if e.curlCode == sslConnectError || e.curlCode == timedOut, e.curlMessage.lowercased().contains("timed out") {
+            if e.curlCode == sslConnectError || e.curlCode == timedOut, Self.saysTimeout(e.curlMessage) {
                 return verdict(.timeout, tunnelUp
                     ? "the proxy opened the tunnel but the TLS handshake through it did not finish within the timeout"
                     : "the TLS handshake did not finish within the timeout (\(e.curlMessage))")
@@ -435,6 +435,12 @@ public enum Classifier {
             return verdict(.upstreamUnreachable, "the proxy got no answer from \(context.host) in time: \(head.statusLine)\(tagText)")
         }
         return verdict(.upstreamUnreachable, "the proxy could not reach \(context.host):\(context.port): \(head.statusLine)\(tagText)")
+    }
+
+    /// libcurl's words for a timeout inside a TLS handshake ("SSL connection timeout", "Connection timed out after …").
+    static func saysTimeout(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return lowered.contains("timed out") || lowered.contains("timeout")
     }
 
     /// `X-Squid-Error: ERR_READ_ERROR 104` → (`ERR_READ_ERROR`, `104`).

@@ -5,6 +5,8 @@ import Testing
 /// Chains, groups, a PAC file and conflicts on real topologies in the loopback lab (Scripts/lab/lab):
 /// branch → edge, site → regional → gateway (ssl_bump), branch-auth → auth (no credential forwarding),
 /// tiny (tinyproxy) → edge, the failover pair edge/edge2 with different ACLs, and a PAC served over http.
+/// Conflicts are judged on what each proxy did (passed on, refused, intercepted), not on whether the origin behind it
+/// answered: the down, unresolvable and hanging origins prove it.
 @Suite("Chains, PAC and conflicts in the lab", .enabled(if: Lab.available, "needs the lab: run Scripts/test"))
 struct ConflictIntegrationTests {
     static let urls = [
@@ -13,6 +15,7 @@ struct ConflictIntegrationTests {
         "https://www.failover.proxyvet-lab.test/", "https://www.unknown-proxy.proxyvet-lab.test/",
         "https://www.direct-ok.proxyvet-lab.test/", "https://www.direct-blocked.proxyvet-lab.test/",
         "https://manage.microsoft.com/", "https://graph.microsoft.com/",
+        "https://nxdomain.proxyvet-lab.test/", "https://hang.proxyvet-lab.test/", "https://hang.pair-differs.proxyvet-lab.test/",
     ]
 
     /// The lab list: the URLs above, with the Intune policy facts on manage and graph.
@@ -26,8 +29,14 @@ struct ConflictIntegrationTests {
                   })], contentHash: "")
     }
 
+    /// The lab's own routes. Product plug-ins (Scripts/lab/products) add routes of their own, some chained to these
+    /// (an upstream makes a proxy only a hop when no device routing is declared); they are tested elsewhere.
+    static let labRoutes: Set<String> = ["edge", "edge2", "branch", "inspect", "auth", "auth-none", "auth-wrong", "dead", "tiny",
+                                         "site", "regional", "gateway", "branch-auth"]
+
     static func run(_ adjust: (inout RouteConfig) -> Void = { _ in }) -> CheckReport? {
         guard let lab = Lab.current, var config = try? RouteConfig.load(file: lab.config) else { return nil }
+        config.routes = config.routes.filter { labRoutes.contains($0.name) }
         adjust(&config)
         return try? CheckRunner(lists: [list()], config: config, settings: lab.settings(), environment: [:]).run()
     }
@@ -99,6 +108,82 @@ struct ConflictIntegrationTests {
         #expect(found.first?.routes == ["edge", "edge2"])
         #expect(Self.conflicts(Self.withPAC, .groupDisagrees, "https://allowed.proxyvet-lab.test/").isEmpty)
         #expect(Self.conflicts(Self.withPAC, .groupDisagrees, "https://blocked.proxyvet-lab.test/").isEmpty)
+    }
+
+    @Test("hop_intercepts where the origin behind the inspecting hop is down or its name unknown")
+    func hopInterceptsBeforeFailingOrigin() throws {
+        let lab = try #require(Lab.current)
+        for url in ["https://down.proxyvet-lab.test/", "https://nxdomain.proxyvet-lab.test/"] {
+            let site = try Self.result(Self.withPAC, "site", url)
+            #expect(site.evidence.intercepted, "\(url): gateway re-signs before it finds the origin failing")
+            #expect([.upstreamUnreachable, .dnsFailure].contains(site.verdict), "\(url): \(site.verdict)")
+            #expect(site.decidedBy?.hop == "origin", "\(url): the failure itself is the origin's")
+            #expect(site.proxyAction == .intercepted)
+            let found = Self.conflicts(Self.withPAC, .hopIntercepts, url)
+            #expect(found.map(\.hop.name) == ["gateway"], "\(url)")
+            #expect(found.first?.routes.contains("site") == true)
+            #expect(found.first?.explanation.contains(lab.inspectionCAName) == true)
+            #expect(found.first?.evidence.contains("Via proxyvet-lab-gateway") == true, "the bumped answer's Via names gateway")
+            // The chains through edge pass the failing origin on: no conflict of their own.
+            #expect(!(Self.withPAC?.conflicts.contains { $0.endpoint.url == url && $0.routes.contains("branch") && $0.kind != .routesDisagree } ?? true))
+            #expect(try Self.result(Self.withPAC, "branch", url).proxyAction == .passedOn)
+            #expect(Self.conflicts(Self.withPAC, .hopBlocks, url).isEmpty)
+        }
+        // A hanging origin behind gateway never gets as far as a certificate: nothing is seen intercepted.
+        #expect(try Self.result(Self.withPAC, "site", "https://hang.proxyvet-lab.test/").proxyAction == .passedOn)
+        #expect(Self.conflicts(Self.withPAC, .hopIntercepts, "https://hang.proxyvet-lab.test/").isEmpty)
+    }
+
+    @Test("group_disagrees when one of the pair tunnels to a hanging origin and the other refuses; not when both pass it on")
+    func groupDisagreesOnPolicy() throws {
+        let url = "https://hang.pair-differs.proxyvet-lab.test/"
+        let edge = try Self.result(Self.withPAC, "edge", url)
+        #expect(edge.verdict == .timeout)
+        #expect(edge.proxyAction == .passedOn)
+        #expect(try Self.result(Self.withPAC, "edge2", url).proxyAction == .refused)
+        let found = Self.conflicts(Self.withPAC, .groupDisagrees, url)
+        #expect(found.map(\.hop.name) == ["edge2"])
+        #expect(found.first?.routes == ["edge", "edge2"])
+        #expect(found.first?.remediation.contains("acl proxyvet_required dstdomain hang.pair-differs.proxyvet-lab.test") == true)
+        // Both members pass these on; only the origin fails (hangs, is down, does not resolve).
+        for agreed in ["https://hang.proxyvet-lab.test/", "https://down.proxyvet-lab.test/", "https://nxdomain.proxyvet-lab.test/"] {
+            #expect(Self.conflicts(Self.withPAC, .groupDisagrees, agreed).isEmpty, "\(agreed)")
+            #expect(try Self.result(Self.withPAC, "edge2", agreed).proxyAction == .passedOn, "\(agreed)")
+        }
+    }
+
+    @Test("routes_disagree between an independent route that passes a hanging origin on and the refusing proxy")
+    func routesDisagreeOnPolicy() {
+        let url = "https://hang.pair-differs.proxyvet-lab.test/"
+        let found = Self.conflicts(Self.withoutPAC, .routesDisagree, url).filter { $0.hop.name == "edge2" }
+        #expect(found.count == 1)
+        #expect(found.first.map { $0.routes.contains("edge2") && !$0.routes.contains("edge") } == true, "never paired with its group partner")
+        #expect(found.first?.evidence.contains("passed on (timeout") == true)
+        // Where edge and edge2 both pass it on, neither disagrees with anyone.
+        #expect(!(Self.withoutPAC?.conflicts.contains {
+            $0.kind == .routesDisagree && $0.endpoint.url == "https://hang.proxyvet-lab.test/" && ["edge", "edge2"].contains($0.hop.name)
+        } ?? true))
+        // With the PAC, the endpoint's alternatives are the pair itself: group_disagrees covers it.
+        #expect(Self.conflicts(Self.withPAC, .routesDisagree, url).isEmpty)
+    }
+
+    @Test("pac_routes_to_failure when the PAC sends the endpoint to the refusing proxy and the other tunnels to a hanging origin")
+    func pacToRefusal() throws {
+        let url = "https://hang.pair-differs.proxyvet-lab.test/"
+        let report = try #require(Self.withPAC)
+        let endpoint = try #require(report.devices?.endpoints.first { $0.url == url })
+        #expect(endpoint.alternatives == ["edge2", "edge"])
+        #expect(endpoint.usedRoute == "edge2")
+        let found = Self.conflicts(report, .pacRoutesToFailure, url)
+        #expect(found.map(\.hop.name) == ["pac"])
+        #expect(found.first?.routes == ["edge2", "edge"])
+        #expect(found.first?.evidence.contains("edge: passed on (timeout") == true)
+        #expect(found.first?.remediation.contains("if (host == \"hang.pair-differs.proxyvet-lab.test\") return \"PROXY") == true)
+        // Sent to edge, which passes them on: the origin hanging or the pair differing elsewhere is not the PAC's doing.
+        for fine in ["https://hang.proxyvet-lab.test/", "https://pair-differs.proxyvet-lab.test/", "https://down.proxyvet-lab.test/"] {
+            #expect(report.devices?.endpoints.first { $0.url == fine }?.usedRoute == "edge", "\(fine)")
+            #expect(Self.conflicts(report, .pacRoutesToFailure, fine).isEmpty, "\(fine)")
+        }
     }
 
     @Test("routes_disagree in both directions between independent routes")
