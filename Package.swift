@@ -44,7 +44,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            resources: [.copy("Verdicts/ProductSignatures.yaml")],
+            resources: [.embedInCode("Verdicts/ProductSignatures.yaml")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

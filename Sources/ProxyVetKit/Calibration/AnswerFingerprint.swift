@@ -78,24 +78,19 @@ public struct AnswerFingerprint: Codable, Sendable, Equatable {
                                         "proxy-authenticate", "proxy-authorization"]
 
     /// The traits this answer shares with the origin's own answer `origin` (seen over verified TLS), allowing for what a
-    /// relaying proxy does: it keeps the origin's headers in their order and adds its own (Via, caches' headers).
+    /// relaying proxy does: it keeps the origin's end-to-end headers, adds its own (Via, caches' headers) and may
+    /// reorder them (Apache httpd puts Date first).
     func originTraits(with origin: AnswerFingerprint) -> [String] {
         if let mine = server, let theirs = origin.server, mine != theirs { return [] }
         var shared: [String] = []
         if let server, server == origin.server { shared.append("Server \(server)") }
         let endToEnd = origin.headerNames.filter { !Self.hopByHop.contains($0) }
-        if endToEnd.count >= 3, Self.isSubsequence(endToEnd, of: headerNames) {
-            shared.append("the origin's \(endToEnd.count) header names in the origin's order")
+        if endToEnd.count >= 3, Set(endToEnd).isSubset(of: headerNames) {
+            shared.append("the origin's \(endToEnd.count) header names")
         }
         if let title, title == origin.title { shared.append("title \"\(title)\"") }
         if let skeleton, skeleton == origin.skeleton { shared.append("page skeleton") }
         return shared
-    }
-
-    static func isSubsequence(_ needle: [String], of haystack: [String]) -> Bool {
-        var rest = needle[...]
-        for name in haystack where name == rest.first { rest = rest.dropFirst() }
-        return rest.isEmpty
     }
 
     /// One line for reports: `403 Forbidden; Server squid/5.7; 12 headers; X-Squid-Error; text/html "ERROR: …"`.

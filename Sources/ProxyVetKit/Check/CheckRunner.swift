@@ -60,7 +60,8 @@ public struct CheckRunner: Sendable {
         let routeVoices = Dictionary(uniqueKeysWithValues: (configured + extra).map { route in
             (route.name, topology.chain(of: route.name).compactMap { voices[$0] })
         })
-        let signatures = SignatureSet.bundled.adding(config.blockPages)
+        // Without the bundled signatures known block pages could pass as allowed: a run does not start without them.
+        let signatures = try SignatureSet.loadBundled().adding(config.blockPages)
         var classifications = [Classification?](repeating: nil, count: pairs.count)
         func classify(_ index: Int, _ evidence: ProbeEvidence) -> ProbeResult {
             let (result, classification) = Self.classified(route: pairs[index].route, target: pairs[index].target, evidence: evidence,

@@ -43,7 +43,7 @@ public struct ProductSignature: Sendable, Equatable, Codable {
         do {
             try Self.checkID(id)
             _ = try Self.checkMeaning(meaning.rawValue)
-            let conditions = try Conditions(
+            let conditions = Conditions(
                 status: try status.map(Self.checkStatus),
                 reason: try reason.map { try Pattern($0, what: "reason pattern") },
                 headers: try headers.map { try HeaderCondition(name: Self.checkHeaderName($0.key), pattern: Pattern($0.value, what: "header \($0.key) pattern")) },
@@ -101,6 +101,7 @@ public struct ProductSignature: Sendable, Equatable, Codable {
         case id, product, rule, meaning, source, status, reason, headers, body, location
     }
 
+    /// Decodes the patterns as text and compiles them: an invalid one is a `DecodingError`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let id = try container.decode(String.self, forKey: .id)
@@ -118,6 +119,7 @@ public struct ProductSignature: Sendable, Equatable, Codable {
         }
     }
 
+    /// Encodes the patterns as text, leaving out conditions not given.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
@@ -134,12 +136,14 @@ public struct ProductSignature: Sendable, Equatable, Codable {
 
     // MARK: Checks shared by the initializer and the file reader
 
+    /// Ids name signatures in reasons and reports: letters, digits, `-`, `_` and `.`.
     static func checkID(_ id: String) throws {
         guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw SignatureProblem("id \"\(id)\" must be letters, digits, - _ and . only")
         }
     }
 
+    /// The verdict a `meaning:` names, if a page can mean it.
     static func checkMeaning(_ text: String) throws -> Verdict {
         let known = allowedMeanings.map(\.rawValue).sorted().joined(separator: ", ")
         guard let verdict = Verdict(rawValue: text) else {
@@ -151,11 +155,13 @@ public struct ProductSignature: Sendable, Equatable, Codable {
         return verdict
     }
 
+    /// An HTTP status code.
     static func checkStatus(_ status: Int) throws -> Int {
         guard (100...599).contains(status) else { throw SignatureProblem("status \(status) is not an HTTP status (100-599)") }
         return status
     }
 
+    /// A header name (an RFC 9110 token), lower-cased as `ResponseHead` keeps them.
     static func checkHeaderName(_ name: String) throws -> String {
         let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~").union(CharacterSet(charactersIn: "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
         guard !name.isEmpty, name.unicodeScalars.allSatisfy(token.contains) else {
@@ -172,7 +178,7 @@ public struct ProductSignature: Sendable, Equatable, Codable {
     }
 
     /// `"text"`, with runs of white space made one space and long text cut.
-    static func quoted(_ text: String, limit: Int = 60) -> String {
+    static func quoted(_ text: String, limit: Int = 80) -> String {
         let collapsed = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let cut = collapsed.count > limit ? String(collapsed.prefix(limit)) + "…" : collapsed
         return "\"\(cut)\""
@@ -205,24 +211,19 @@ public struct SignatureSet: Sendable {
 
     public var signatures: [ProductSignature]
 
+    /// A set tried in the given order.
     public init(signatures: [ProductSignature] = []) {
         self.signatures = signatures
     }
 
-    /// The file in the repository (`Verdicts/ProductSignatures.yaml`, bundled as a resource). A broken bundled file is a
-    /// programmer error: `BundledSignatureTests` loads it with `loadBundled()` and fails; here it leaves the set empty.
+    /// The file in the repository (`Verdicts/ProductSignatures.yaml`), compiled into the binary (SwiftPM `embedInCode`),
+    /// so an installed or copied `proxyvet` always has it. `BundledSignatureTests` loads it with `loadBundled()`; a run
+    /// refuses to start without it (`CheckRunner`), since without signatures known block pages could pass as allowed.
     public static let bundled: SignatureSet = (try? loadBundled()) ?? SignatureSet()
 
     /// Reads the bundled file, throwing what is wrong with it.
     static func loadBundled() throws -> SignatureSet {
-        guard let url = Bundle.module.url(forResource: "ProductSignatures", withExtension: "yaml") else {
-            throw InputError(file: "ProductSignatures.yaml", "the bundled signature file is missing from the ProxyVetKit resources")
-        }
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw InputError(file: url.path, "cannot read the bundled signature file")
-        }
-        return try parse(text, file: "ProductSignatures.yaml")
+        try parse(String(decoding: PackageResources.ProductSignatures_yaml, as: UTF8.self), file: "ProductSignatures.yaml")
     }
 
     /// Reads a signature file:
@@ -388,15 +389,13 @@ struct Pattern: Sendable, Equatable {
 
     /// The text of the first match, or nil.
     func firstMatch(in string: String) -> String? {
-        firstMatch(in: string as NSString)
-    }
-
-    func firstMatch(in string: NSString) -> String? {
-        let found = regex.rangeOfFirstMatch(in: string as String, options: [], range: NSRange(location: 0, length: string.length))
-        return found.location == NSNotFound ? nil : string.substring(with: found)
+        let found = regex.rangeOfFirstMatch(in: string, options: [], range: NSRange(string.startIndex..., in: string))
+        guard found.location != NSNotFound, let range = Range(found, in: string) else { return nil }
+        return String(string[range])
     }
 }
 
+/// A header that must be present with a value the pattern matches.
 struct HeaderCondition: Sendable, Equatable {
     let name: String
     let pattern: Pattern
@@ -432,7 +431,7 @@ struct PreparedAnswer {
     let reason: String
     let location: String?
     private let rawBody: String
-    private var prefix: NSString?
+    private var prefix: String?
 
     init(_ head: ResponseHead, body: String) {
         self.head = head
@@ -442,9 +441,9 @@ struct PreparedAnswer {
     }
 
     /// The first `ProductSignature.bodyLimit` bytes of the body (a character cut in half is replaced, not dropped).
-    mutating func body() -> NSString {
+    mutating func body() -> String {
         if let prefix { return prefix }
-        let text = String(decoding: rawBody.utf8.prefix(ProductSignature.bodyLimit), as: UTF8.self) as NSString
+        let text = String(decoding: rawBody.utf8.prefix(ProductSignature.bodyLimit), as: UTF8.self)
         prefix = text
         return text
     }

@@ -9,13 +9,14 @@ import Testing
 @Suite("Real products in the loopback lab", .enabled(if: Lab.available, "needs the lab: run Scripts/test"))
 struct ProductVerdictTests {
     static let productRoutes = ["edge", "privoxy", "mitm", "filter", "socks", "socks-auth", "socks-auth-none", "socks-auth-wrong",
-                                "secure", "secure-noca", "secure-inspect", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "dead", "inspect"]
+                                "secure", "secure-noca", "secure-inspect", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "apache", "dead", "inspect"]
     static let urls = [
         "https://allowed.proxyvet-lab.test/", "http://allowed.proxyvet-lab.test/",
         "https://x.blocked.proxyvet-lab.test/", "http://x.blocked.proxyvet-lab.test/",
         "https://x.privoxy-blocked.proxyvet-lab.test/", "http://x.privoxy-blocked.proxyvet-lab.test/",
         "https://x.filtered.proxyvet-lab.test/", "http://x.filtered.proxyvet-lab.test/",
         "https://x.socks-blocked.proxyvet-lab.test/", "http://x.socks-blocked.proxyvet-lab.test/",
+        "https://x.apache-blocked.proxyvet-lab.test/", "http://x.apache-blocked.proxyvet-lab.test/", "http://down.proxyvet-lab.test/",
         "https://origin-403.proxyvet-lab.test/", "http://origin-403.proxyvet-lab.test/",
         "https://origin-503.proxyvet-lab.test/", "http://origin-503.proxyvet-lab.test/",
         "https://origin-blockedpage.proxyvet-lab.test/", "http://origin-blockedpage.proxyvet-lab.test/",
@@ -97,6 +98,12 @@ struct ProductVerdictTests {
         Expectation(route: "secure-inspect", url: "https://allowed.proxyvet-lab.test/", verdict: .tlsIntercepted),
         Expectation(route: "secure-inspect", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked),
         Expectation(route: "secure-noca", url: "http://allowed.proxyvet-lab.test/", verdict: .proxyUnreachable),
+        // Apache httpd as a forward proxy: its refusal names Apache as Server, like any Apache origin would; calibration
+        // learnt how this Apache writes its own pages, and its relayed answers carry the origin's Server.
+        Expectation(route: "apache", url: "http://x.apache-blocked.proxyvet-lab.test/", verdict: .blocked),
+        Expectation(route: "apache", url: "https://x.apache-blocked.proxyvet-lab.test/", verdict: .blocked, confidence: .high),
+        Expectation(route: "apache", url: "http://down.proxyvet-lab.test/", verdict: .upstreamUnreachable),
+        Expectation(route: "apache", url: "http://allowed.proxyvet-lab.test/", verdict: .allowed, confidence: .high),
         // NTLM and Negotiate (Kerberos) authentication.
         Expectation(route: "ntlm", url: "https://allowed.proxyvet-lab.test/", verdict: .allowed),
         Expectation(route: "ntlm", url: "http://allowed.proxyvet-lab.test/", verdict: .allowed),
@@ -114,7 +121,7 @@ struct ProductVerdictTests {
     }
 
     @Test("origins whose own answers look like blocks are allowed wherever a proxy let them pass",
-          arguments: ["edge", "privoxy", "mitm", "filter", "socks", "secure", "ntlm", "kerberos"])
+          arguments: ["edge", "privoxy", "mitm", "filter", "socks", "secure", "ntlm", "kerberos", "apache"])
     func lookAlikes(_ route: String) throws {
         for host in ["origin-403", "origin-503", "origin-blockedpage"] {
             for scheme in ["http", "https"] where !(route == "mitm" && scheme == "https") {
@@ -129,7 +136,7 @@ struct ProductVerdictTests {
     func neverAllowedWhenRefused() throws {
         let report = try #require(Self.report)
         let refusedByRoute = ["privoxy": ["privoxy-blocked", "x.blocked"], "mitm": ["x.blocked"], "filter": ["x.filtered"],
-                              "socks": ["socks-blocked"], "secure": ["x.blocked"], "edge": ["x.blocked"]]
+                              "socks": ["socks-blocked"], "secure": ["x.blocked"], "edge": ["x.blocked"], "apache": ["apache-blocked"]]
         for (route, markers) in refusedByRoute {
             for result in report.results where result.route == route && markers.contains(where: result.url.contains) {
                 #expect(result.verdict != .allowed, "\(route) \(result.url): \(result.reason)")
@@ -161,7 +168,7 @@ struct ProductVerdictTests {
         let report = try #require(Self.report)
         let voices = Dictionary(uniqueKeysWithValues: (report.calibration ?? []).map { ($0.route, $0) })
         #expect(voices.count == Self.productRoutes.count)
-        for route in ["edge", "privoxy", "mitm", "secure", "ntlm", "kerberos"] {
+        for route in ["edge", "privoxy", "mitm", "secure", "ntlm", "kerberos", "apache"] {
             #expect(voices[route]?.status == .calibrated, "\(route): \(voices[route]?.note ?? "none")")
             #expect(voices[route]?.samples.isEmpty == false)
         }
