@@ -69,3 +69,34 @@ struct AnyProxyClassifierTests {
         #expect(result.reason.contains("domain-joined device answers NTLM/Negotiate"), "\(result.reason)")
     }
 }
+
+/// The symptom the signatures exist for: a product's block page over plain http, through a proxy, used to be taken for
+/// the origin's answer ("allowed (origin answered 503)"). Samples: Fixtures/BlockPages (each cites its public source).
+@Suite("Commercial block pages through the classifier")
+struct CommercialBlockPageTests {
+    static let context = ProbeContext(scheme: "http", host: "www.example.test", port: 80, viaProxy: true)
+
+    @Test("a product's block, portal or error page is never allowed, and its verdict is the signature's meaning", arguments: ProductSignatureTests.bundledIDs)
+    func neverAllowed(_ id: String) throws {
+        let signature = try #require(SignatureSet.bundled.signatures.first { $0.id == id })
+        let sample = try BlockPageSample.load("\(id).http")
+        for head in sample.heads {
+            let result = Classifier.classify(ProbeEvidence(httpStatus: head.status, responses: [head], bodySnippet: sample.body), context: Self.context)
+            #expect(result.verdict == signature.meaning, "\(id) \(head.status): \(result.reason)")
+            #expect(result.product == signature.product && result.confidence == .high, "\(id): \(result.reason)")
+            #expect(result.reason.contains(signature.product), "\(result.reason)")
+        }
+    }
+
+    /// The origin samples except Squid's own error page, which is there to show that no signature needs to cover Squid.
+    static let originPages = BlockPageSample.originSamples.filter { $0 != "origin/squid-403.http" }
+
+    @Test("an origin's own 403, 503 or page saying blocked, through a proxy that passed it on, is allowed", arguments: originPages)
+    func originAllowed(_ name: String) throws {
+        let sample = try BlockPageSample.load(name)
+        for head in sample.heads {
+            let result = Classifier.classify(ProbeEvidence(httpStatus: head.status, responses: [head], bodySnippet: sample.body), context: Self.context)
+            #expect(result.verdict == .allowed, "\(name) \(head.status): \(result.reason)")
+        }
+    }
+}
