@@ -170,7 +170,7 @@ public enum Classifier {
 
         // 3. TLS with the target (through the tunnel, or direct).
         if context.scheme == "https" {
-            if e.curlCode == sslConnectError || e.curlCode == timedOut, Self.saysTimeout(e.curlMessage) {
+            if e.curlCode == sslConnectError || e.curlCode == timedOut, Self.saysTimeout(e.curlMessage), e.timings.tls == 0, e.certificate == nil {
                 return verdict(.timeout, tunnelUp
                     ? "the proxy opened the tunnel but the TLS handshake through it did not finish within the timeout"
                     : "the TLS handshake did not finish within the timeout (\(e.curlMessage))")
