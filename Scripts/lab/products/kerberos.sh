@@ -115,14 +115,8 @@ EOF
 auth_param negotiate program $NEGOTIATE_KERBEROS_AUTH -k $d/http.keytab -c $d/rcache -s $spn@$KERBEROS_REALM
 auth_param negotiate children 5 startup=1 idle=1
 auth_param negotiate keep_alive on
-acl authenticated proxy_auth REQUIRED
-
-http_access deny !lab_clients
-http_access deny CONNECT !SSL_ports
-http_access deny !CONNECT !HTTP_ports
-http_access allow authenticated
-http_access deny all
 EOF
+      auth_rules
     } >"$d/squid.conf" || return 1
     chown "$PROXY_USER:$PROXY_USER" "$d" "$d/squid.conf" "$d/rcache" && chmod 700 "$d/rcache"
 }

@@ -34,14 +34,8 @@ ntlm_prepare() {
 auth_param ntlm program $NTLM_FAKE_AUTH $d
 auth_param ntlm children 5 startup=1 idle=1
 auth_param ntlm keep_alive on
-acl authenticated proxy_auth REQUIRED
-
-http_access deny !lab_clients
-http_access deny CONNECT !SSL_ports
-http_access deny !CONNECT !HTTP_ports
-http_access allow authenticated
-http_access deny all
 EOF
+      auth_rules
     } >"$d/squid.conf" || return 1
     chown "$PROXY_USER:$PROXY_USER" "$d" "$d/squid.conf"
 }
