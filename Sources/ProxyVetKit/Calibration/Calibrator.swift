@@ -75,13 +75,17 @@ public enum Calibrator {
             let line = sample.fingerprint.summary
             if !list.contains(line) { list.append(line) }
         }
+        // An https proxy whose certificate does not verify still answered the request sent to it without verification.
+        let untrusted = answers.compactMap(\.proxyVerifyResult).first { $0 != 0 }.map {
+            "; the proxy's own certificate did not verify (verify result \($0)), so nothing through it is trusted"
+        } ?? ""
         if samples.allSatisfy({ $0.fingerprint.status == 407 }) {
             return ProxyVoice(route: route.name, status: .refusesEverything,
-                              note: "the proxy demands authentication for every calibration request, so only its 407 page is known: \(distinct.joined(separator: " | "))",
+                              note: "the proxy demands authentication for every calibration request, so only its 407 page is known: \(distinct.joined(separator: " | "))\(untrusted)",
                               samples: samples, requests: requests.count)
         }
         return ProxyVoice(route: route.name, status: .calibrated,
-                          note: "\(samples.count) of \(requests.count) answers were the proxy's own: \(distinct.joined(separator: " | "))",
+                          note: "\(samples.count) of \(requests.count) answers were the proxy's own: \(distinct.joined(separator: " | "))\(untrusted)",
                           samples: samples, requests: requests.count)
     }
 }

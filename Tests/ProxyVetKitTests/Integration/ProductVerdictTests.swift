@@ -178,6 +178,7 @@ struct ProductVerdictTests {
         #expect(voices["ntlm-none"]?.samples.contains { $0.fingerprint.status == 407 } == true)
         #expect(voices["ntlm-none"]?.samples.contains { $0.fingerprint.status == 403 } == true)
         #expect(voices["socks"]?.status == .notNeeded)
+        #expect(voices["secure-noca"]?.note.contains("certificate did not verify") == true, "\(voices["secure-noca"]?.note ?? "")")
         #expect(voices["dead"]?.status == .noAnswer)
         #expect(voices.values.allSatisfy { $0.requests <= 4 })
     }
