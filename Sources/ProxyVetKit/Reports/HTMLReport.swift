@@ -163,6 +163,7 @@ public enum HTMLReport {
         if let page = evidence.proxyPage { facts.append(["name": "proxy page", "value": page]) }
         if let answeredBy = evidence.answeredBy { facts.append(["name": "answered by", "value": answeredBy]) }
         if let confidence = result.confidence { facts.append(["name": "confidence", "value": confidence.rawValue]) }
+        facts.append(["name": "what the proxy did", "value": result.proxyAction.label])
         if let comparison = result.comparison { facts.append(["name": "other routes", "value": comparison]) }
         facts.append(["name": "timings", "value": String(format: "connect %.3f s, TLS %.3f s, first byte %.3f s, total %.3f s",
                                                           result.timings.connect, result.timings.tls, result.timings.firstByte, result.timings.total)])
