@@ -54,36 +54,33 @@ public struct CheckRunner: Sendable {
         let engine = ProbeEngine(settings: probeSettings)
         let expected = config.expectedIssuers
         let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
+        // Without the bundled signatures known block pages could pass as allowed: a run does not start without them.
+        let signatures = try SignatureSet.loadBundled().adding(config.blockPages)
 
         // Learn every proxy's voice first, so each answer can be told apart as the proxy's own or the origin's.
         let voices = Calibrator.calibrate(routes: configured + extra, engine: engine)
         let routeVoices = Dictionary(uniqueKeysWithValues: (configured + extra).map { route in
             (route.name, topology.chain(of: route.name).compactMap { voices[$0] })
         })
-        // Without the bundled signatures known block pages could pass as allowed: a run does not start without them.
-        let signatures = try SignatureSet.loadBundled().adding(config.blockPages)
-        var classifications = [Classification?](repeating: nil, count: pairs.count)
-        func classify(_ index: Int, _ evidence: ProbeEvidence) -> ProbeResult {
-            let (result, classification) = Self.classified(route: pairs[index].route, target: pairs[index].target, evidence: evidence,
-                                                           expectedIssuers: expected + pairs[index].target.expectedIssuers,
-                                                           voices: routeVoices[pairs[index].route.name] ?? [], signatures: signatures)
-            classifications[index] = classification
-            return result
+        func classify(_ index: Int, _ evidence: ProbeEvidence) -> (result: ProbeResult, classification: Classification) {
+            Self.classified(route: pairs[index].route, target: pairs[index].target, evidence: evidence,
+                            expectedIssuers: expected + pairs[index].target.expectedIssuers,
+                            voices: routeVoices[pairs[index].route.name] ?? [], signatures: signatures)
         }
         // Each probe is classified once, as it finishes, so the progress line can count failures without a second pass.
-        var classified = [ProbeResult?](repeating: nil, count: pairs.count)
+        var classified = [(result: ProbeResult, classification: Classification)?](repeating: nil, count: pairs.count)
         var failures = 0
         let evidence = engine.run(pairs.map { ProbeJob(route: $0.route, url: $0.target.url) }) { done, total, finished, evidence in
-            let result = classify(finished, evidence)
-            classified[finished] = result
-            if result.verdict != .allowed { failures += 1 }
+            let first = classify(finished, evidence)
+            classified[finished] = first
+            if first.result.verdict != .allowed { failures += 1 }
             progress?(Progress(done: done, total: total, failures: failures))
         }
-        let firstLook = evidence.indices.map { index in classified[index] ?? classify(index, evidence[index]) }
-        var results = Corroboration.apply(firstLook.indices.map { index in
-            let classification = classifications[index]
-            return Corroboration.Entry(result: firstLook[index], evidence: evidence[index], unproven: classification?.originUnproven ?? false,
-                                       provenOrigin: classification?.originProven ?? false)
+        // Plain-http answers that nothing proved yet are settled against the other results.
+        var results = Corroboration.apply(evidence.indices.map { index in
+            let first = classified[index] ?? classify(index, evidence[index])
+            return Corroboration.Entry(result: first.result, evidence: evidence[index], unproven: first.classification.originUnproven,
+                                       provenOrigin: first.classification.originProven)
         }, hops: topology.chain(of:))
         let index = ResultIndex(results)
         var attributions: [String: [String: HopAttribution]] = [:]
