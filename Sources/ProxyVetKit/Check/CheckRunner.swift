@@ -102,7 +102,11 @@ public struct CheckRunner: Sendable {
                 }
             })
         }
-        var report = CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: probeSettings, plan: plan,
+        // The report names the user's trust (--ca-bundle), not the temporary copy that adds the config's anchors: two
+        // runs with the same settings must compare equal.
+        var reported = probeSettings
+        reported.caBundle = settings.caBundle
+        var report = CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: reported, plan: plan,
                                        results: results, conflicts: conflicts, devices: devices, started: started, finished: Date())
         report.calibration = (configured + extra).compactMap { voices[$0.name] }
         return report

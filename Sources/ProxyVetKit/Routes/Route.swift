@@ -17,6 +17,10 @@ public struct ProxyCredentials: Sendable, Equatable, CustomStringConvertible, Cu
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw InputError(file: path, "\(context): cannot read the credentials file")
         }
+        // Like ssh with a private key: a secret others can read is refused, not used (curl only warns for .netrc).
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw InputError(file: path, "\(context): the credentials file can be read by other users (mode \(String(mode & 0o777, radix: 8))); restrict it with chmod 600")
+        }
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
             throw InputError(file: path, line: 1, "\(context): the credentials file must hold user:password")
@@ -88,6 +92,9 @@ public struct Route: Sendable, Equatable {
     /// Parses `scheme://host:port`; rejects credentials in the URL, which belong in a file or the environment.
     public static func parse(name: String, url text: String, file: String? = nil, line: Int? = nil) throws -> Route {
         func fail(_ message: String) -> InputError { InputError(file: file, line: line, "proxy \(name): \(message)") }
+        guard name.lowercased() != Route.direct.name else {
+            throw fail("the name direct is the route without a proxy (--direct, direct: true); give this proxy another name")
+        }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty else {
             throw fail("\"\(text)\" is not a proxy URL (expected e.g. http://proxy.corp.example:3128)")

@@ -235,8 +235,10 @@ public struct ScheduleInterval: Sendable, Equatable, CustomStringConvertible {
             throw InputError("--every in minutes must divide an hour and be at least 5 (5m, 10m, 15m, 20m, 30m)")
         case .hours where 24 % count != 0:
             throw InputError("--every in hours must divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h)")
-        case .days where count > 28:
-            throw InputError("--every in days is at most 28d")
+        case .days where count != 1 && count != 7:
+            // A step of N days in a calendar (systemd `*-*-01/N`, cron `*/N`) starts again on every month's first
+            // day, so neither scheduler can run every N days: only daily and weekly are exact in both.
+            throw InputError("--every in days is 1d or 7d: calendars restart an N-day step at every month's first day, so other day counts would not be every N days")
         case .weeks where count != 1:
             throw InputError("--every in weeks is 1w (use days for longer periods)")
         default:
@@ -252,7 +254,7 @@ public struct ScheduleInterval: Sendable, Equatable, CustomStringConvertible {
         switch unit {
         case .minutes: return "*-*-* *:00/\(count):00"
         case .hours: return count == 1 ? "hourly" : "*-*-* 00/\(count):00:00"
-        case .days: return count == 1 ? "daily" : "*-*-01/\(count) 00:00:00"
+        case .days: return count == 1 ? "daily" : "weekly"
         case .weeks: return "weekly"
         }
     }
@@ -262,7 +264,7 @@ public struct ScheduleInterval: Sendable, Equatable, CustomStringConvertible {
         switch unit {
         case .minutes: return "*/\(count) * * * *"
         case .hours: return count == 1 ? "0 * * * *" : "0 */\(count) * * *"
-        case .days: return count == 1 ? "0 0 * * *" : "0 0 */\(count) * *"
+        case .days: return count == 1 ? "0 0 * * *" : "0 0 * * 1"
         case .weeks: return "0 0 * * 1"
         }
     }

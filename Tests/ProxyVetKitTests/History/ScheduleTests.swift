@@ -20,7 +20,7 @@ struct ScheduleTests {
 
     @Test("intervals map to the same times for systemd and cron", arguments: [
         ("15m", "*-*-* *:00/15:00", "*/15 * * * *"), ("1h", "hourly", "0 * * * *"), ("6h", "*-*-* 00/6:00:00", "0 */6 * * *"),
-        ("1d", "daily", "0 0 * * *"), ("7d", "*-*-01/7 00:00:00", "0 0 */7 * *"), ("1w", "weekly", "0 0 * * 1"),
+        ("1d", "daily", "0 0 * * *"), ("7d", "weekly", "0 0 * * 1"), ("1w", "weekly", "0 0 * * 1"),
     ])
     func intervals(_ text: String, _ calendar: String, _ cron: String) throws {
         let interval = try ScheduleInterval(parsing: text)
@@ -29,9 +29,24 @@ struct ScheduleTests {
         #expect(interval.description == text)
     }
 
-    @Test("intervals the two schedulers cannot both express are refused", arguments: ["7m", "5h", "0d", "2w", "daily", "1y", "", "29d", "3m"])
+    @Test("intervals the two schedulers cannot both express are refused", arguments: ["7m", "5h", "0d", "2w", "daily", "1y", "", "29d", "3m", "2d", "14d"])
     func badIntervals(_ text: String) {
         #expect(throws: InputError.self) { try ScheduleInterval(parsing: text) }
+    }
+
+    @Test("systemd computes every 7 days for --every 7d, across a month's end", .enabled(if: Tool.exists("systemd-analyze"), "systemd-analyze is not installed"))
+    func sevenDays() throws {
+        let calendar = try ScheduleInterval(parsing: "7d").onCalendar
+        let output = try Tool.run("systemd-analyze", ["calendar", "--iterations=6", "--base-time=2026-01-20 12:00:00 UTC", calendar]).output
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE yyyy-MM-dd HH:mm:ss zzz"
+        let elapses = output.split(separator: "\n").compactMap { line -> Date? in
+            guard line.contains("Next elapse:") || line.contains("Iter. #") else { return nil }
+            return formatter.date(from: line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces))
+        }
+        #expect(elapses.count == 6, "\(output)")
+        #expect(zip(elapses, elapses.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 7 * 86_400 }, "\(output)")
     }
 
     @Test("the service runs the check under flock; quoting survives spaces and %")

@@ -275,5 +275,7 @@ struct ConflictIntegrationTests {
         #expect(inspected.verdict == .tlsIntercepted)
         #expect(inspected.reason.contains("which this machine trusts"))
         #expect(try Self.result(report, "edge", "https://allowed.proxyvet-lab.test/").verdict == .allowed)
+        // The report names the user's CA bundle, not the temporary copy that added the anchor.
+        #expect(report.settings.caBundle == settings.caBundle)
     }
 }

@@ -17,6 +17,7 @@ struct SecretLeakTests {
         let flagCredentials = folder.appendingPathComponent("flag.cred")
         let flagPassword = "Flag-Secret-\(UUID().uuidString)"
         try Data("probe:\(flagPassword)\n".utf8).write(to: flagCredentials)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: flagCredentials.path)
         let config = folder.appendingPathComponent("proxies.yaml")
         try Data("""
         version: 1

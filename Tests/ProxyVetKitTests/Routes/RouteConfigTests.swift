@@ -9,6 +9,7 @@ struct RouteConfigTests {
         let folder = try TestFiles.temporaryFolder()
         let cred = folder.appendingPathComponent("vault.cred")
         try Data("svc-vault:s3cret-vault\n".utf8).write(to: cred)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cred.path)
         let ca = folder.appendingPathComponent("ca.pem")
         try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: ca)
         let text = """
@@ -58,6 +59,7 @@ struct RouteConfigTests {
     @Test("command-line routes and credential files")
     func flags() throws {
         let cred = try TestFiles.write("user:pw\n", name: "c.cred")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cred)
         var config = RouteConfig()
         try config.apply(proxyFlags: ["a=http://127.0.0.1:3128", "b=socks5h://127.0.0.1:1080", "c=http://127.0.0.1:3128"], credentialFlags: ["c=\(cred)"], direct: true)
         #expect(config.allRoutes.map(\.name) == ["a", "b", "c", "direct"])
@@ -66,5 +68,31 @@ struct RouteConfigTests {
         #expect(config.allRoutes[0].proxyKey == config.allRoutes[2].proxyKey)
         #expect(throws: InputError.self) { try config.apply(proxyFlags: ["noequals"], credentialFlags: [], direct: false) }
         #expect(throws: InputError.self) { try config.apply(proxyFlags: [], credentialFlags: ["zzz=\(cred)"], direct: false) }
+    }
+
+    @Test("a proxy may not be named direct: that name is the route without a proxy")
+    func directName() throws {
+        var config = RouteConfig()
+        #expect { try config.apply(proxyFlags: ["direct=http://127.0.0.1:3128"], credentialFlags: [], direct: true) } throws: { error in
+            (error as? InputError)?.description.contains("the name direct is the route without a proxy") == true
+        }
+        let file = try TestFiles.write("version: 1\nproxies:\n  Direct: { url: \"http://127.0.0.1:3128\" }\n", name: "proxyvet.yaml")
+        #expect { try RouteConfig.load(file: file, environment: [:]) } throws: { error in
+            (error as? InputError)?.description.contains("proxyvet.yaml:3") == true
+        }
+    }
+
+    @Test("a credentials file that other users can read is refused, naming the fix")
+    func credentialsMode() throws {
+        let cred = try TestFiles.write("user:pw\n", name: "open.cred")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: cred)
+        var config = RouteConfig()
+        #expect { try config.apply(proxyFlags: ["a=http://127.0.0.1:3128"], credentialFlags: ["a=\(cred)"], direct: false) } throws: { error in
+            let text = (error as? InputError)?.description ?? ""
+            return text.contains("mode 644") && text.contains("chmod 600") && !text.contains("pw")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cred)
+        try config.apply(proxyFlags: [], credentialFlags: ["a=\(cred)"], direct: false)
+        #expect(config.routes.first?.credentials?.username == "user")
     }
 }
