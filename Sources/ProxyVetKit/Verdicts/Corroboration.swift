@@ -34,8 +34,32 @@ public enum Corroboration {
             return judge(entry.result, AnswerFingerprint(head: head, body: entry.evidence.bodySnippet),
                          origin: originVoices[entry.result.host.lowercased()] ?? [], peers: answers[entry.result.url] ?? [], hops: hops)
         }
+        settleForwardingFailures(&results, hops: hops)
         markOddOnes(&results)
         return results
+    }
+
+    /// Squid's "cannot forward" (`ERR_CANNOT_FORWARD`) means the name did not resolve at the hop that resolves names,
+    /// or a hop could not reach its parent; on CONNECT the two look the same (no Via, no page). The parent's own probe
+    /// of the same URL tells them apart: if the parent, probed on its own, says the same, the name failed; if it passes
+    /// the URL on or cannot be reached, the hop in front of it could not forward. A down parent must never make a
+    /// policy probe pass.
+    static func settleForwardingFailures(_ results: inout [ProbeResult], hops: (String) -> [String]) {
+        var byRouteAndURL: [String: Int] = [:]
+        for index in results.indices { byRouteAndURL[results[index].route + "\u{0}" + results[index].url] = index }
+        for index in results.indices where results[index].evidence.proxyError == "ERR_CANNOT_FORWARD" {
+            let chain = hops(results[index].route)
+            guard chain.count >= 2, let parentIndex = byRouteAndURL[chain[1] + "\u{0}" + results[index].url] else { continue }
+            let parent = results[parentIndex]
+            let parentSaysSame = parent.evidence.proxyError == "ERR_CANNOT_FORWARD" || parent.verdict == .dnsFailure
+                || parent.evidence.allowedByPolicyOnly
+            guard !parentSaysSame else { continue }
+            let what = parent.verdict == .proxyUnreachable ? "cannot be reached" : "answers \(parent.verdict.rawValue)"
+            results[index].verdict = .upstreamUnreachable
+            results[index].confidence = .medium
+            results[index].evidence.allowedByPolicyOnly = false
+            results[index].reason = "\(results[index].route) could not forward to its parent \(chain[1]) (ERR_CANNOT_FORWARD): probed on its own, \(chain[1]) \(what) for this URL, so the parent, not the name, failed"
+        }
     }
 
     static func judge(_ result: ProbeResult, _ fingerprint: AnswerFingerprint, origin: [(route: String, fingerprint: AnswerFingerprint)],

@@ -9,7 +9,7 @@ import Testing
 @Suite("Real products in the loopback lab", .enabled(if: Lab.available, "needs the lab: run Scripts/test"))
 struct ProductVerdictTests {
     static let productRoutes = ["edge", "privoxy", "mitm", "filter", "socks", "socks-auth", "socks-auth-none", "socks-auth-wrong",
-                                "secure", "secure-noca", "secure-inspect", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "apache", "dead", "inspect"]
+                                "secure", "secure-noca", "secure-inspect", "ntlm", "ntlm-none", "kerberos", "kerberos-none", "apache", "dead", "inspect", "orphan", "branch"]
     static let urls = [
         "https://allowed.proxyvet-lab.test/", "http://allowed.proxyvet-lab.test/",
         "https://x.blocked.proxyvet-lab.test/", "http://x.blocked.proxyvet-lab.test/",
@@ -32,11 +32,11 @@ struct ProductVerdictTests {
         }
     }
 
-    static func list(_ urls: [String], id: String = "products") -> AllowList {
+    static func list(_ urls: [String], id: String = "products", wildcards: [String] = []) -> AllowList {
         AllowList(id: id, name: id, file: id, policies: [], services: [Service(name: id, endpoints: urls.map { url in
             let components = URLComponents(string: url)!
             return Endpoint(host: components.host!, ports: [components.port ?? (components.scheme == "http" ? 80 : 443)], scheme: components.scheme)
-        })], contentHash: "")
+        } + wildcards.map { Endpoint(host: $0, ports: [443]) })], contentHash: "")
     }
 
     /// One run through every product route, as a user would configure it (the lab's generated config).
@@ -45,7 +45,7 @@ struct ProductVerdictTests {
         useLabKerberos(lab)
         var settings = lab.settings()
         settings.perProxy = 16
-        return try? CheckRunner(lists: [list(urls)], routes: routes, settings: settings).run()
+        return try? CheckRunner(lists: [list(urls, wildcards: ["*.policy.proxyvet-lab.test"])], routes: routes, settings: settings).run()
     }()
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {
@@ -112,6 +112,19 @@ struct ProductVerdictTests {
         Expectation(route: "kerberos", url: "http://allowed.proxyvet-lab.test/", verdict: .allowed),
         Expectation(route: "kerberos-none", url: "https://allowed.proxyvet-lab.test/", verdict: .authRequired),
     ]
+
+    @Test("a parent that is down is not a DNS failure, and never lets a policy probe pass")
+    func parentDown() throws {
+        let report = try #require(Self.report)
+        let orphan = try Self.result("orphan", "https://allowed.proxyvet-lab.test/")
+        #expect(orphan.verdict == .upstreamUnreachable, "\(orphan.reason)")
+        #expect(orphan.reason.contains("parent dead"), "\(orphan.reason)")
+        let policy = try #require(report.results.first { $0.route == "orphan" && $0.policyProbe })
+        #expect(policy.verdict == .upstreamUnreachable && !policy.evidence.allowedByPolicyOnly, "\(policy.reason)")
+        #expect(report.results.first { $0.route == "edge" && $0.policyProbe }?.verdict == .allowed)
+        // A name that does not resolve at edge stays a DNS failure through branch: edge, probed on its own, says the same.
+        #expect(try Self.result("branch", "https://nxdomain.proxyvet-lab.test/").verdict == .dnsFailure)
+    }
 
     @Test("verdicts through real products", arguments: expectations)
     func verdict(_ expectation: Expectation) throws {
