@@ -5,6 +5,7 @@ CURLcode CCurlShim_easy_setopt_string(CURL *handle, CURLoption option, const cha
 CURLcode CCurlShim_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) { return curl_easy_setopt(handle, option, value); }
 CURLcode CCurlShim_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) { return curl_easy_setopt(handle, option, value); }
 CURLcode CCurlShim_easy_setopt_write_callback(CURL *handle, CURLoption option, CCurlShimWriteCallback value) { return curl_easy_setopt(handle, option, value); }
+CURLcode CCurlShim_easy_setopt_debug_callback(CURL *handle, CURLoption option, curl_debug_callback value) { return curl_easy_setopt(handle, option, value); }
 
 CURLcode CCurlShim_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) { return curl_easy_getinfo(handle, info, value); }
 CURLcode CCurlShim_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) { return curl_easy_getinfo(handle, info, value); }

@@ -11,6 +11,7 @@ CURLcode CCurlShim_easy_setopt_string(CURL *handle, CURLoption option, const cha
 CURLcode CCurlShim_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode CCurlShim_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
 CURLcode CCurlShim_easy_setopt_write_callback(CURL *handle, CURLoption option, CCurlShimWriteCallback value);
+CURLcode CCurlShim_easy_setopt_debug_callback(CURL *handle, CURLoption option, curl_debug_callback value);
 
 CURLcode CCurlShim_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode CCurlShim_easy_getinfo_string(CURL *handle, CURLINFO info, char **value);

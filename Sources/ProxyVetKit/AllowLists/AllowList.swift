@@ -70,6 +70,8 @@ public struct Service: Codable, Sendable, Equatable {
     public var endpointSet: EndpointSet?
     /// IP address ranges of the service: firewall (direct egress) requirements, not probeable by name.
     public var addresses: AddressBlock?
+    /// The oldest TLS version the service's devices use (`minTLS`), overriding the list's; nil takes the list's.
+    public var minTLS: TLSVersion?
 
     public init(name: String, table: String? = nil, notes: String? = nil, endpoints: [Endpoint]) {
         self.name = name; self.table = table; self.notes = notes; self.endpoints = endpoints
@@ -224,6 +226,9 @@ public struct AllowList: Codable, Sendable, Equatable {
     public var policies: [PolicyRule]
     /// Issuer name patterns expected on the services' certificates (e.g. `Microsoft Azure * TLS Issuing CA*`).
     public var expectedIssuers: [String] = []
+    /// The oldest TLS version the list's devices use (`minTLS`): every path must accept a client that offers at most
+    /// this version. nil: no TLS version check.
+    public var minTLS: TLSVersion?
     public var services: [Service]
     /// SHA-256 of the file's bytes, so a report says exactly what was probed.
     public var contentHash: String
@@ -239,6 +244,9 @@ public struct AllowList: Codable, Sendable, Equatable {
     }
 
     /// The tags that apply to a probed name: the endpoint's own plus every list policy whose pattern matches it.
+    /// The oldest TLS version a service's devices use: the service's own `minTLS`, else the list's.
+    public func minTLS(for service: Service) -> TLSVersion? { service.minTLS ?? minTLS }
+
     public func tags(for endpoint: Endpoint, probedHost: String) -> [PolicyTag] {
         var tags = Set(endpoint.tags)
         for rule in policies where rule.patterns.contains(where: { HostPattern($0).matches(probedHost) }) {

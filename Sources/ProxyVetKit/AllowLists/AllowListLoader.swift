@@ -75,7 +75,7 @@ public enum AllowListLoader {
 
     static func parseYAML(_ text: String, file: String, hash: String) throws -> AllowList {
         let root = try YAMLValue.parse(text, file: file)
-        let top = try root.mapping(allowed: ["version", "id", "name", "source", "notes", "policies", "expectedIssuers", "services"], what: "the allow list")
+        let top = try root.mapping(allowed: ["version", "id", "name", "source", "notes", "policies", "expectedIssuers", "minTLS", "services"], what: "the allow list")
         let version = try top.required("version", in: "the allow list", at: root).int(what: "version")
         guard version == formatVersion else {
             throw top["version"].map { $0.error("unsupported allow-list format version \(version) (this ProxyVet reads version \(formatVersion))") }
@@ -93,6 +93,7 @@ public enum AllowListLoader {
                              services: services, contentHash: hash)
         list.format = .yaml
         list.expectedIssuers = try top["expectedIssuers"]?.strings(what: "expectedIssuers") ?? []
+        list.minTLS = try top["minTLS"].map(parseMinTLS)
         return list
     }
 
@@ -114,6 +115,15 @@ public enum AllowListLoader {
                           quote: try map["quote"]?.string(what: "quote"))
     }
 
+    /// `minTLS: "1.2"` (also `1.2`, `TLSv1.2`, `TLS 1.2`).
+    private static func parseMinTLS(_ value: YAMLValue) throws -> TLSVersion {
+        guard case .scalar = value.node else { throw value.error("minTLS must be a TLS version such as \"1.2\"") }
+        switch TLSVersion.parseMinimum(try value.string(what: "minTLS")) {
+        case let .success(version): return version
+        case let .failure(problem): throw value.error(problem.message)
+        }
+    }
+
     private static func parseTag(_ value: YAMLValue) throws -> PolicyTag {
         let text = try value.string(what: "a tag")
         guard let tag = PolicyTag(rawValue: text) else {
@@ -123,7 +133,7 @@ public enum AllowListLoader {
     }
 
     private static func parseService(_ value: YAMLValue) throws -> Service {
-        let map = try value.mapping(allowed: ["name", "table", "notes", "endpoints", "endpointSet", "addresses"], what: "a service")
+        let map = try value.mapping(allowed: ["name", "table", "notes", "endpoints", "endpointSet", "addresses", "minTLS"], what: "a service")
         let name = try map.required("name", in: "a service", at: value).string(what: "name")
         let addresses = try map["addresses"].map(parseAddresses)
         let endpoints: [Endpoint]
@@ -139,6 +149,7 @@ public enum AllowListLoader {
                               endpoints: endpoints)
         service.endpointSet = try map["endpointSet"].map(parseEndpointSet)
         service.addresses = addresses
+        service.minTLS = try map["minTLS"].map(parseMinTLS)
         return service
     }
 

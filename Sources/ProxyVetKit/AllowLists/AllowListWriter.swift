@@ -34,6 +34,7 @@ public enum AllowListWriter {
         }
         if let notes = list.notes { out.append("notes: \(quote(notes))") }
         if !list.expectedIssuers.isEmpty { out.append("expectedIssuers: \(flow(list.expectedIssuers.map(quote)))") }
+        if let minTLS = list.minTLS { out.append("minTLS: \"\(minTLS.rawValue)\"") }
         if !list.policies.isEmpty {
             out.append("policies:")
             for rule in list.policies {
@@ -48,6 +49,7 @@ public enum AllowListWriter {
             out.append("  - name: \(quote(service.name))")
             if let table = service.table { out.append("    table: \(quote(table))") }
             if let notes = service.notes { out.append("    notes: \(quote(notes))") }
+            if let minTLS = service.minTLS { out.append("    minTLS: \"\(minTLS.rawValue)\"") }
             if let set = service.endpointSet {
                 var parts = ["id: \(set.id)"]
                 if let area = set.serviceArea { parts.append("serviceArea: \(quote(area))") }

@@ -18,10 +18,16 @@ public struct Conflict: Codable, Sendable, Equatable {
         case pacRoutesToFailure = "pac_routes_to_failure"
         /// The PAC says DIRECT for an endpoint where direct egress fails.
         case pacDirectBlocked = "pac_direct_blocked"
+        /// A Windows proxy exception (MMD, Intune) sends an endpoint DIRECT where direct egress fails.
+        case exceptionDirectBlocked = "exception_direct_blocked"
         /// A `noInspection` endpoint is intercepted on a route a device uses.
         case inspectionForbidden = "inspection_forbidden"
         /// A `noProxyAuth` endpoint gets 407 on a route a device uses.
         case authForbidden = "auth_forbidden"
+        /// The hop that terminates TLS refuses a client offering only TLS 1.2 while TLS 1.3 works (`minTLS: "1.2"`).
+        case tls12Refused = "tls12_refused"
+        /// A Microsoft 365 Optimize endpoint goes through a proxy (or is inspected) on a route a device uses: a warning.
+        case optimizeNotDirect = "optimize_not_direct"
 
         /// One line for the README table.
         public var meaning: String {
@@ -33,8 +39,11 @@ public struct Conflict: Codable, Sendable, Equatable {
             case .routesDisagree: return "Two routes devices may use disagree: one passes the endpoint on, the other blocks, intercepts or demands auth."
             case .pacRoutesToFailure: return "The PAC sends the endpoint to a proxy that blocks, intercepts or demands auth for it, while another configured route passes it on."
             case .pacDirectBlocked: return "The PAC answers DIRECT for the endpoint but direct egress fails."
+            case .exceptionDirectBlocked: return "An exception of the Windows proxy setting (MMD, Intune) sends the endpoint DIRECT but direct egress fails: remove the exception so devices use the proxy, or open direct egress."
             case .inspectionForbidden: return "An endpoint that does not support TLS inspection is intercepted on a route a device uses."
             case .authForbidden: return "An endpoint that must be reachable without proxy authentication gets 407 on a route a device uses."
+            case .tls12Refused: return "The hop that terminates TLS on a route (an inspecting proxy, a proxy that filters TLS versions, or the origin) refuses a client offering only TLS 1.2 while TLS 1.3 works, for an endpoint whose list requires TLS 1.2 (`minTLS`)."
+            case .optimizeNotDirect: return "A Microsoft 365 endpoint in the Optimize category goes through a proxy, or is TLS-inspected, on the route a device uses; the conflict says whether that route intercepts or authenticates it. Microsoft's connectivity principles want Optimize traffic to leave the network directly. Always a warning."
             }
         }
     }

@@ -50,7 +50,8 @@ public struct ConflictAnalyzer: Sendable {
     public func analyze(targets: [ProbeTarget]) -> [Conflict] {
         var conflicts: [Conflict] = []
         for target in targets {
-            conflicts += chainConflicts(target) + groupConflicts(target) + routeConflicts(target) + pacConflicts(target) + policyConflicts(target)
+            conflicts += chainConflicts(target) + groupConflicts(target) + routeConflicts(target) + pacConflicts(target) + exceptionConflicts(target) + policyConflicts(target)
+                + optimizeConflicts(target) + tlsConflicts(target)
         }
         return Self.merged(conflicts).sorted {
             ($0.severity, $0.hop.name, $0.kind.rawValue, $0.endpoint.url, $0.routes.joined(separator: ","))
@@ -76,8 +77,9 @@ public struct ConflictAnalyzer: Sendable {
         return order.compactMap { byKey[$0] }
     }
 
-    private func conflict(_ kind: Conflict.Kind, _ target: ProbeTarget, severity: Conflict.Severity? = nil, routes: [String], hop: String,
-                          evidence: String, explanation: String, remediation: String) -> Conflict {
+    /// A conflict about `target`, named by the hop that must change; severity `error` for a required endpoint unless given.
+    func conflict(_ kind: Conflict.Kind, _ target: ProbeTarget, severity: Conflict.Severity? = nil, routes: [String], hop: String,
+                  evidence: String, explanation: String, remediation: String) -> Conflict {
         Conflict(kind: kind, severity: severity ?? (target.required ? .error : .warning),
                  endpoint: .init(url: target.url, host: target.host, port: target.port), routes: routes, hop: hopRef(hop),
                  evidence: evidence, explanation: explanation, remediation: remediation)
@@ -244,6 +246,36 @@ public struct ConflictAnalyzer: Sendable {
                          explanation: "The PAC sends \(target.host) to \(used), which \(result.proxyAction.isPolicyFailure ? result.proxyAction.phrase : "fails it"), while \(working) lets it through.",
                          remediation: Remediation.pacRoute(result, to: topology.route(working)) + "\nOr fix \(used):\n" + Self.fix(result, hop: hopRef(used)))
                 .withHop(Conflict.HopRef(name: "pac", proxy: routing.pacSource, product: "pac"))]
+    }
+
+    // MARK: Windows proxy exceptions
+
+    /// `exception_direct_blocked`: an exception of the Windows proxy setting sends the target DIRECT and direct egress fails.
+    private func exceptionConflicts(_ target: ProbeTarget) -> [Conflict] {
+        guard let routing, routing.source == .windows, let windows = routing.windows, let choice = routing.choices[target.url],
+              let exception = choice.exception, let used = choice.routes.first, let result = index[used, target.url],
+              result.verdict != .allowed else { return [] }
+        let proxy = windows.proxy
+        // Whether the setting's proxy would carry it instead: the route it matched, probed for every target when configured.
+        let proxyRoute = (topology.routes + routing.extraRoutes).first {
+            $0.kind == .http && $0.proxyHost == windows.host && $0.proxyPort == windows.port
+        }
+        let viaProxy = proxyRoute.flatMap { index[$0.name, target.url] }
+        let remediation: String
+        if let proxyRoute, let viaProxy, viaProxy.proxyAction == .passedOn, viaProxy.policyViolations.isEmpty {
+            remediation = "Remove the exception \"\(exception)\" from the Windows proxy setting (MMD: Settings → Proxy; Intune: the proxy "
+                + "profile) so devices send \(target.host) to \(proxy), which passes it on (\(proxyRoute.name): \(Self.passed(viaProxy))); "
+                + "or open direct egress to \(target.host) port \(target.port) in the firewall."
+        } else {
+            remediation = "Open direct egress to \(target.host) port \(target.port) in the firewall, or remove the exception \"\(exception)\" "
+                + "from the Windows proxy setting (MMD: Settings → Proxy; Intune: the proxy profile) and let \(proxy) pass it on"
+                + (viaProxy.map { " (today it \($0.proxyAction.phrase): \($0.verdict.rawValue))" } ?? "") + "."
+        }
+        return [conflict(.exceptionDirectBlocked, target, routes: [used], hop: "windows",
+                         evidence: "Windows proxy \(proxy), exception \"\(exception)\" → DIRECT; \(used): \(result.verdict.rawValue): \(result.reason)",
+                         explanation: "The Windows proxy exception \"\(exception)\" sends \(target.host) DIRECT, but direct egress from here fails: devices cannot reach it.",
+                         remediation: remediation)
+                .withHop(Conflict.HopRef(name: "windows", proxy: proxy, product: "windows"))]
     }
 
     /// A configured route (not a hop-only parent) that passes the target on cleanly, one whose origin answered first.

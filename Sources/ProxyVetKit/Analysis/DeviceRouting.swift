@@ -1,9 +1,10 @@
 import Foundation
 
-/// Where a device sends each target: the PAC file's answer, the declared default route, or the environment's proxy.
+/// Where a device sends each target: Windows' proxy setting (MMD, Intune), the PAC file's answer, the declared default
+/// route, or the environment's proxy.
 public struct DeviceRouting: Sendable {
     /// What decides the device's route.
-    public enum Source: String, Codable, Sendable { case pac, defaultRoute = "default", environment }
+    public enum Source: String, Codable, Sendable { case pac, defaultRoute = "default", environment, windows }
 
     /// The alternatives for one target, in the order a device tries them.
     public struct Choice: Codable, Sendable, Equatable {
@@ -11,6 +12,8 @@ public struct DeviceRouting: Sendable {
         public var answer: String
         /// Route names, in order.
         public var routes: [String]
+        /// The Windows proxy exception that sends the target DIRECT, as written.
+        public var exception: String? = nil
     }
 
     public var source: Source
@@ -20,6 +23,8 @@ public struct DeviceRouting: Sendable {
     public var choices: [String: Choice]
     /// Routes made for PAC or environment answers that the config does not know (an address, or DIRECT).
     public var extraRoutes: [Route]
+    /// The Windows proxy setting, when it is the source.
+    public var windows: WindowsProxySetting? = nil
 
     /// Every route some device uses.
     public var deviceRoutes: Set<String> { Set(choices.values.flatMap(\.routes)) }
@@ -27,6 +32,21 @@ public struct DeviceRouting: Sendable {
     /// Resolves the device routing for `targets`, matching named proxies to configured routes by host and port.
     public static func resolve(config: RouteConfig, targets: [ProbeTarget], routes: [Route],
                                environment: [String: String]) throws -> DeviceRouting? {
+        // The Windows setting first: in the config it stands alone, and --windows-proxy replaces the config's routing.
+        if let windows = config.windows {
+            var routing = DeviceRouting(source: .windows, choices: [:], extraRoutes: [], windows: windows)
+            for target in targets {
+                // A manual proxy has no failover: the proxy, or DIRECT for an exception, and nothing else.
+                if let exception = windows.exceptions.match(scheme: target.scheme, host: target.host, port: target.port) {
+                    let direct = routing.routeName(for: .direct, routes: routes, origin: .windows)
+                    routing.choices[target.url] = Choice(answer: "exception \(exception.text): DIRECT", routes: [direct], exception: exception.text)
+                } else {
+                    let proxy = routing.routeName(for: windows.alternative, routes: routes, origin: .windows)
+                    routing.choices[target.url] = Choice(answer: "proxy \(windows.proxy)", routes: [proxy])
+                }
+            }
+            return routing
+        }
         if let pac = config.pac {
             let script = try PACScript.load(pac)
             let answers = try script.evaluate(targets.map { (url: $0.url, host: $0.host) })
@@ -77,12 +97,12 @@ public struct DeviceRouting: Sendable {
     }
 
     /// The configured route for a PAC alternative (same proxy address, first declared), or a new route named after it.
-    mutating func routeName(for alternative: PACAlternative, routes: [Route]) -> String {
+    mutating func routeName(for alternative: PACAlternative, routes: [Route], origin: RouteOrigin = .pac) -> String {
         guard let url = alternative.proxyURL else {
             if let direct = routes.first(where: { $0.kind == .direct }) { return direct.name }
             if !extraRoutes.contains(where: { $0.kind == .direct }) {
                 var direct = Route.direct
-                direct.origin = .pac
+                direct.origin = origin
                 extraRoutes.append(direct)
             }
             return Route.direct.name
@@ -95,7 +115,7 @@ public struct DeviceRouting: Sendable {
         if !extraRoutes.contains(where: { $0.name == name }) {
             var route = parsed
             route.name = name
-            route.origin = .pac
+            route.origin = origin
             extraRoutes.append(route)
         }
         return name

@@ -76,12 +76,20 @@ public struct CheckRunner: Sendable {
             if first.result.verdict != .allowed { failures += 1 }
             progress?(Progress(done: done, total: total, failures: failures))
         }
+        // Lists with minTLS: right after, a TLS 1.2-only probe for some of each route's targets (all where it intercepts).
+        let tls12 = TLSVersionCheck.run(evidence.indices.map { index in
+            TLSVersionCheck.Pair(route: pairs[index].route, target: pairs[index].target, evidence: evidence[index],
+                                 intercepted: classified[index]?.classification.intercepted ?? false)
+        }, engine: engine) { done, total in
+            progress?(Progress(done: pairs.count + done, total: pairs.count + total, failures: failures))
+        }
         // Plain-http answers that nothing proved yet are settled against the other results.
         var results = Corroboration.apply(evidence.indices.map { index in
             let first = classified[index] ?? classify(index, evidence[index])
             return Corroboration.Entry(result: first.result, evidence: evidence[index], unproven: first.classification.originUnproven,
                                        provenOrigin: first.classification.originProven)
         }, hops: topology.chain(of:))
+        for (index_, probe) in tls12 { results[index_].tls12 = probe }
         let index = ResultIndex(results)
         var attributions: [String: [String: HopAttribution]] = [:]
         for index_ in results.indices {
@@ -185,6 +193,8 @@ extension ReportedEvidence {
                   via: (evidence.connectResponses + evidence.responses).last.map { Self.viaPseudonyms($0.values("via")) } ?? [],
                   answeredBy: classification.answeredBy, product: classification.product, signature: classification.signature,
                   proxyReply: evidence.proxyReply == 0 ? nil : evidence.proxyReply, proxyVerifyResult: evidence.proxyVerifyResult)
+        tlsVersion = evidence.tlsVersion
+        tlsCipher = evidence.tlsCipher
     }
 
     /// Squid's error pages end with "Generated DATE by HOST (squid/VERSION)": the hop that wrote the page.
@@ -223,8 +233,17 @@ extension CheckReport {
                       started: Date, finished: Date) -> CheckReport {
         let topology = topology ?? Topology(routes: routes)
         let routeOrder = Dictionary(routes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let sorted = results.sorted { lhs, rhs in
+        var sorted = results.sorted { lhs, rhs in
             (routeOrder[lhs.route] ?? 0, lhs.url) < (routeOrder[rhs.route] ?? 0, rhs.url)
+        }
+        // Readiness: the routes devices use when declared (for each target, the one it ends up on), else every
+        // route that is not only another proxy's upstream; and no error-severity conflict. Each result says whether
+        // it counts, so JUnit, Markdown and the console fail exactly what readiness fails.
+        let used = devices.map { devices in
+            Dictionary(devices.endpoints.compactMap { entry in entry.usedRoute.map { (entry.url, $0) } }, uniquingKeysWith: { first, _ in first })
+        }
+        for index in sorted.indices {
+            sorted[index].decidesReadiness = used.map { $0[sorted[index].url] == sorted[index].route } ?? topology.decidesReadiness(sorted[index].route)
         }
         var verdicts: [String: Int] = [:]
         for result in sorted { verdicts[result.verdict.rawValue, default: 0] += 1 }
@@ -232,17 +251,9 @@ extension CheckReport {
             let mine = sorted.filter { $0.route == route.name }
             var counts: [String: Int] = [:]
             for result in mine { counts[result.verdict.rawValue, default: 0] += 1 }
-            return RouteSummary(route: route.name, verdicts: counts, failingRequired: mine.filter(\.failsRequirement).count)
+            return RouteSummary(route: route.name, verdicts: counts, failingRequired: mine.filter(\.blocksReadiness).count)
         }
-        // Readiness: the routes devices use when declared (for each target, the one it ends up on), else every
-        // route that is not only another proxy's upstream; and no error-severity conflict.
-        let deciding: [ProbeResult]
-        if let devices {
-            let used = Dictionary(devices.endpoints.compactMap { entry in entry.usedRoute.map { (entry.url, $0) } }, uniquingKeysWith: { first, _ in first })
-            deciding = sorted.filter { used[$0.url] == $0.route }
-        } else {
-            deciding = sorted.filter { topology.decidesReadiness($0.route) }
-        }
+        let deciding = sorted.filter { $0.decidesReadiness != false }
         let failingTargets = Set(deciding.filter(\.failsRequirement).map(\.url))
         let errorConflicts = conflicts.filter { $0.severity == .error }.count
         var conflictCounts: [String: Int] = [:]
@@ -258,7 +269,8 @@ extension CheckReport {
             durationSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
             lists: lists.map { list in
                 ListInfo(id: list.id, name: list.name, file: list.file, source: list.source, contentHash: list.contentHash,
-                         services: list.services.count, endpoints: list.services.reduce(0) { $0 + $1.endpoints.count })
+                         services: list.services.count, endpoints: list.services.reduce(0) { $0 + $1.endpoints.count },
+                         minTLS: list.minTLS)
             },
             routes: routes.map { route in
                 let role = topology.deviceRoutes.contains(route.name) ? "device" : topology.hopOnly.contains(route.name) ? "hop" : "entry"
@@ -275,7 +287,8 @@ extension CheckReport {
             summary: Summary(targets: plan.targets.count, probes: sorted.count, verdicts: verdicts, routes: routeSummaries,
                              failingRequired: failingTargets.count,
                              policyViolations: sorted.filter { !$0.policyViolations.isEmpty }.count,
-                             conflicts: conflictCounts, conflictErrors: errorConflicts),
+                             conflicts: conflictCounts, conflictErrors: errorConflicts,
+                             conflictWarnings: conflicts.filter { $0.severity == .warning }.count),
             ready: !deciding.isEmpty && failingTargets.isEmpty && errorConflicts == 0,
             readinessRule: rule)
     }

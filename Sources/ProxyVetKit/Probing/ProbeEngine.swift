@@ -8,11 +8,20 @@ public struct ProbeJob: Sendable {
     /// True for a calibration request sent to the proxy's own address in origin form (`GET / HTTP/1.1`), not through
     /// it: only the first hop can answer it. Counts against the proxy's politeness cap like every other request.
     public var toProxyItself: Bool
-    /// Verify the target's certificate (false only for calibration, which wants to see an intercepting proxy's answer).
+    /// Verify the target's certificate (false for calibration, which wants to see an intercepting proxy's answer, and
+    /// for a TLS version probe, which asks only whether the handshake is accepted).
     public var verify: Bool
+    /// Offer the target exactly this TLS version (libcurl's CURLOPT_SSLVERSION as minimum and maximum), to learn whether
+    /// the hop that terminates the target's TLS accepts a client that cannot go higher; nil offers what libcurl
+    /// supports (TLS 1.2 and 1.3). An https proxy's own TLS is not restricted (CURLOPT_PROXY_SSLVERSION stays default).
+    public var maxTLS: TLSVersion?
+    /// Stop once the TLS handshake with the target is done (CURLOPT_CONNECT_ONLY): no request is sent.
+    public var handshakeOnly: Bool
 
-    public init(route: Route, url: String, toProxyItself: Bool = false, verify: Bool = true) {
+    public init(route: Route, url: String, toProxyItself: Bool = false, verify: Bool = true, maxTLS: TLSVersion? = nil,
+                handshakeOnly: Bool = false) {
         self.route = route; self.url = url; self.toProxyItself = toProxyItself; self.verify = verify
+        self.maxTLS = maxTLS; self.handshakeOnly = handshakeOnly
     }
 
     /// https through an http(s) proxy goes through a CONNECT tunnel; plain http is an absolute-URI request.

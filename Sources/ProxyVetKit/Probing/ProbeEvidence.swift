@@ -83,16 +83,23 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
     public var proxyReply: Int = 0
     /// OpenSSL's verify result for an https proxy's own certificate (CURLINFO_PROXY_SSL_VERIFYRESULT); nil without one.
     public var proxyVerifyResult: Int?
+    /// The TLS version negotiated with the target, or with the inspecting proxy that terminated it (`TLSv1.3`); nil
+    /// when no handshake with the target completed.
+    public var tlsVersion: String?
+    /// The cipher suite of that session, OpenSSL's name (`TLS_AES_256_GCM_SHA384`).
+    public var tlsCipher: String?
 
     public init(curlCode: Int = 0, curlMessage: String = "", connectStatus: Int = 0, httpStatus: Int = 0,
                 connectResponses: [ResponseHead] = [], responses: [ResponseHead] = [], bodySnippet: String = "", verifyResult: Int? = nil,
                 certificate: CertificateEvidence? = nil, verifyMessage: String? = nil, connected: Bool = true, timings: ProbeTimings = ProbeTimings(),
-                sentCredentials: Bool = false, proxyReply: Int = 0, proxyVerifyResult: Int? = nil) {
+                sentCredentials: Bool = false, proxyReply: Int = 0, proxyVerifyResult: Int? = nil, tlsVersion: String? = nil,
+                tlsCipher: String? = nil) {
         self.curlCode = curlCode; self.curlMessage = curlMessage; self.connectStatus = connectStatus
         self.httpStatus = httpStatus; self.connectResponses = connectResponses; self.responses = responses; self.bodySnippet = bodySnippet
         self.verifyResult = verifyResult; self.certificate = certificate; self.verifyMessage = verifyMessage; self.connected = connected
         self.timings = timings; self.sentCredentials = sentCredentials
         self.proxyReply = proxyReply; self.proxyVerifyResult = proxyVerifyResult
+        self.tlsVersion = tlsVersion; self.tlsCipher = tlsCipher
     }
 
     /// The final response head inside the tunnel or to the plain request: the origin's, or a proxy's reply in its place.

@@ -6,6 +6,12 @@ internal import CCurlShim
 /// The callbacks are captureless C functions that find the transfer again through the userdata pointer and only
 /// append bytes; when the body limit is reached they return 0, which makes libcurl stop the transfer
 /// (CURLE_WRITE_ERROR), and the transfer remembers that it stopped on purpose.
+///
+/// The negotiated TLS version and cipher come from libcurl's own informational lines (CURLOPT_VERBOSE with a
+/// CURLOPT_DEBUGFUNCTION that keeps only "SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384" and the
+/// "Server certificate:" / "Proxy certificate:" line libcurl writes right after it): libcurl 7.88 has no CURLINFO for
+/// the version, and CURLINFO_TLS_SSL_PTR would need OpenSSL's headers and a callback that queries the live connection
+/// (every probe's connection is closed when it ends, CURLOPT_FORBID_REUSE), where callbacks here only append bytes.
 final class Transfer {
     let index: Int
     let job: ProbeJob
@@ -13,6 +19,8 @@ final class Transfer {
     let started: Date
     private let bodyLimit: Int
     private var headLines: [[String]] = []
+    /// libcurl's TLS info lines for this transfer, in order (at most `tlsLineLimit`).
+    private var tlsLines: [String] = []
     private var body = Data()
     private(set) var stoppedReading = false
     /// libcurl's detailed message for the failure (CURLOPT_ERRORBUFFER), owned by this transfer.
@@ -107,6 +115,24 @@ final class Transfer {
         set(CURLOPT_CERTINFO, 1)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_FOLLOWLOCATION, 0)
+        if let version = job.maxTLS {
+            // Exactly one version for the target (https://curl.se/libcurl/c/CURLOPT_SSLVERSION.html): the minimum and,
+            // shifted by 16 bits, the maximum. An https proxy's own handshake is CURLOPT_PROXY_SSLVERSION, left alone.
+            let (minimum, maximum) = version == .v1_2 ? (Int(CURL_SSLVERSION_TLSv1_2), Int(CURL_SSLVERSION_MAX_TLSv1_2))
+                : (Int(CURL_SSLVERSION_TLSv1_3), Int(CURL_SSLVERSION_MAX_TLSv1_3))
+            set(CURLOPT_SSLVERSION, minimum | maximum)
+        }
+        // Through a proxy libcurl still opens the tunnel and completes the target's handshake, then stops
+        // (https://curl.se/libcurl/c/CURLOPT_CONNECT_ONLY.html).
+        if job.handshakeOnly { set(CURLOPT_CONNECT_ONLY, 1) }
+        // libcurl writes its informational lines only when verbose; the debug function keeps the TLS ones and
+        // drops the rest, so nothing reaches stderr (https://curl.se/libcurl/c/CURLOPT_DEBUGFUNCTION.html).
+        // Verbose costs ~0.2 ms of CPU per probe (libcurl formats every line), so only https targets pay it.
+        if job.url.lowercased().hasPrefix("https:") {
+            _ = CCurlShim_easy_setopt_debug_callback(handle, CURLOPT_DEBUGFUNCTION, Transfer.debugCallback)
+            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_DEBUGDATA, userdata)
+            set(CURLOPT_VERBOSE, 1)
+        }
         _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, Transfer.headerCallback)
         _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
         _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, Transfer.bodyCallback)
@@ -131,6 +157,50 @@ final class Transfer {
         guard let data, let userdata else { return length }
         let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
         return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    }
+
+    /// Most TLS info lines kept per probe (an https proxy's session and the target's take four).
+    static let tlsLineLimit = 8
+
+    /// The starts of libcurl's informational lines that name a TLS session (lib/vtls/openssl.c, 7.88): the session
+    /// line, then whose certificate follows, the target's (`Server`) or an https proxy's (`Proxy`).
+    private static let tlsLinePrefixes: [[UInt8]] = [Array("SSL connection using ".utf8), Array("Server certificate:".utf8),
+                                                     Array("Proxy certificate:".utf8)]
+
+    private static let debugCallback: curl_debug_callback = { _, type, data, size, userdata in
+        guard type == CURLINFO_TEXT, let data, let userdata, size >= 18 else { return 0 }
+        let bytes = UnsafeRawBufferPointer(start: data, count: size)
+        guard bytes[0] == UInt8(ascii: "S") || bytes[0] == UInt8(ascii: "P"),
+              tlsLinePrefixes.contains(where: { bytes.starts(with: $0) }) else { return 0 }
+        Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().appendTLSLine(bytes)
+        return 0
+    }
+
+    private func appendTLSLine(_ bytes: UnsafeRawBufferPointer) {
+        guard tlsLines.count < Self.tlsLineLimit else { return }
+        tlsLines.append(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The version and cipher of the session whose certificate was the target's (`Server certificate:` follows it);
+    /// an https proxy's own session is followed by `Proxy certificate:` instead.
+    static func negotiatedTLS(_ lines: [String]) -> (version: String, cipher: String?)? {
+        var pending: String?
+        var target: (version: String, cipher: String?)?
+        for line in lines {
+            if line.hasPrefix("SSL connection using ") {
+                pending = String(line.dropFirst("SSL connection using ".count))
+            } else if line.hasPrefix("Server certificate:"), let session = pending {
+                // `TLSv1.3 / TLS_AES_256_GCM_SHA384`; libcurl 8 adds ` / X25519 / RSASSA-PSS`.
+                let parts = session.components(separatedBy: " / ").map { $0.trimmingCharacters(in: .whitespaces) }
+                if let version = parts.first, !version.isEmpty {
+                    target = (version, parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil)
+                }
+                pending = nil
+            } else {
+                pending = nil
+            }
+        }
+        return target
     }
 
     private func appendHeader(_ line: String) {
@@ -198,6 +268,7 @@ final class Transfer {
         // completes (measured with libcurl 7.88): only then is the chain the target's.
         let certificate = job.route.kind != .https || toTargetCompleted(code: code, responses: responseHeads) ? certificateChain() : nil
         let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil || code == CURLE_PEER_FAILED_VERIFICATION)
+        let session = Self.negotiatedTLS(tlsLines)
         return ProbeEvidence(
             curlCode: curlCode, curlMessage: message,
             connectStatus: long(CURLINFO_HTTP_CONNECTCODE), httpStatus: long(CURLINFO_RESPONSE_CODE),
@@ -211,7 +282,8 @@ final class Transfer {
                                   total: forcedTimeout ? Date().timeIntervalSince(started) : seconds(CURLINFO_TOTAL_TIME_T)),
             sentCredentials: job.route.authenticates && !job.toProxyItself,
             proxyReply: long(CURLINFO_PROXY_ERROR),
-            proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil)
+            proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil,
+            tlsVersion: session?.version, tlsCipher: session?.cipher)
     }
 
     private func toTargetCompleted(code: CURLcode, responses: [ResponseHead]) -> Bool {

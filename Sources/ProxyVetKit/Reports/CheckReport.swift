@@ -14,7 +14,7 @@ public struct CheckReport: Codable, Sendable, Equatable {
     public var skipped: [SkippedEntry]
     /// What each route's proxies said about themselves before probing: the voice later answers are compared with.
     public var calibration: [ProxyVoice]?
-    /// Where devices send each endpoint (PAC, default route or environment); absent when not declared.
+    /// Where devices send each endpoint (PAC, default route, environment or the Windows proxy setting); absent when not declared.
     public var devices: DeviceRoutingInfo?
     public var results: [ProbeResult]
     /// Conflicts, errors first, grouped by the hop that must change.
@@ -25,6 +25,9 @@ public struct CheckReport: Codable, Sendable, Equatable {
     public var readinessRule: String
     /// Changes since the previous run and the pinned baseline; only with `--history` (absent otherwise).
     public var changes: RunChanges? = nil
+
+    /// Conflicts of severity `warning`: the summary's count, or for an older report the conflicts that are not errors.
+    public var conflictWarnings: Int { summary.conflictWarnings ?? conflicts.count - summary.conflictErrors }
 
     /// Results said `allowed` with low confidence: an answer came, but nothing proves the origin gave it.
     public var weaklyAllowed: [ProbeResult] { results.filter { $0.verdict == .allowed && $0.confidence == .low } }
@@ -51,6 +54,8 @@ public struct CheckReport: Codable, Sendable, Equatable {
         public var contentHash: String
         public var services: Int
         public var endpoints: Int
+        /// The list's `minTLS` (`1.2`): the oldest TLS version its devices use; absent without one.
+        public var minTLS: TLSVersion? = nil
     }
 
     /// A route as reported: never its credentials, only whether it has some and where they came from.
@@ -89,6 +94,8 @@ public struct CheckReport: Codable, Sendable, Equatable {
         /// Conflict kind → count.
         public var conflicts: [String: Int]
         public var conflictErrors: Int
+        /// Conflicts of severity `warning` (they never change readiness); absent in reports written before it was counted.
+        public var conflictWarnings: Int? = nil
     }
 
     public struct RouteSummary: Codable, Sendable, Equatable {
@@ -123,11 +130,21 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var pac: PACRouteInfo?
     public var evidence: ReportedEvidence
     public var timings: ProbeTimings
+    /// The second probe that offered only TLS 1.2 (the target's list sets `minTLS: "1.2"` and the route was sampled):
+    /// whether the hop that terminates the target's TLS accepts it. Never changes the verdict; absent when not probed.
+    public var tls12: TLSVersionProbe? = nil
 
-    /// True when this result keeps a required target from being ready.
+    /// Whether this result counts for readiness (the route a device uses for it, or a route that is not only another
+    /// proxy's upstream); absent in reports written before it was recorded, where every result counted.
+    public var decidesReadiness: Bool?
+
+    /// True when this result is a required target that is not ready on this route.
     public var failsRequirement: Bool {
         required && (verdict != .allowed || !policyViolations.isEmpty)
     }
+
+    /// True when this result keeps the run from being ready: it fails a requirement on a route that decides readiness.
+    public var blocksReadiness: Bool { failsRequirement && decidesReadiness != false }
 }
 
 /// A route's place in a device's answer for one target.
@@ -139,7 +156,7 @@ public struct PACRouteInfo: Codable, Sendable, Equatable {
 
 /// The device routing of a check, per endpoint.
 public struct DeviceRoutingInfo: Codable, Sendable, Equatable {
-    /// `pac`, `default` or `environment`.
+    /// `pac`, `default`, `environment` or `windows`.
     public var source: String
     public var pac: String?
     public var endpoints: [EndpointRoute]
@@ -183,6 +200,10 @@ public struct ReportedEvidence: Codable, Sendable, Equatable {
     public var proxyReply: Int?
     /// An https proxy's own certificate verify result (CURLINFO_PROXY_SSL_VERIFYRESULT); absent for other proxies.
     public var proxyVerifyResult: Int?
+    /// The TLS version negotiated with the target, or with the inspecting proxy that terminated it (`TLSv1.3`).
+    public var tlsVersion: String? = nil
+    /// The cipher suite of that session (`TLS_AES_256_GCM_SHA384`).
+    public var tlsCipher: String? = nil
 
     public struct ReportedResponse: Codable, Sendable, Equatable {
         /// `connect` for answers to CONNECT, `response` otherwise.

@@ -25,7 +25,7 @@ public enum ConsoleSummary {
             lines.append("")
             lines.append("route \(route.route) (\(proxy)\(info?.authenticated == true ? ", with credentials" : "")): \(counts.joined(separator: ", "))")
             // Grouped by what went wrong, so 300 endpoints refused the same way read as one finding.
-            let failing = report.results.filter { $0.route == route.route && $0.failsRequirement }
+            let failing = report.results.filter { $0.route == route.route && $0.blocksReadiness }
             let groups = failing.groupedInOrder(by: \.failureKey).map { (key: $0.key, results: $0.members) }
             for group in groups.prefix(listLimit) {
                 let examples = group.results.prefix(examplesPerGroup).map(\.url).joined(separator: ", ")
@@ -43,7 +43,7 @@ public enum ConsoleSummary {
     /// Conflicts grouped by the hop that must change, then by kind: count, examples and one fix.
     static func conflictLines(_ report: CheckReport) -> [String] {
         guard !report.conflicts.isEmpty else { return [] }
-        var lines = ["", "Conflicts: \(report.summary.conflictErrors) errors, \(report.conflicts.count - report.summary.conflictErrors) warnings — by the proxy that must change:"]
+        var lines = ["", "Conflicts: \(report.summary.conflictErrors) errors, \(report.conflictWarnings) warnings — by the proxy that must change:"]
         for group in ConflictGroups.byHop(report.conflicts) {
             lines.append("  \(group.hop.name)\(group.hop.proxy.map { " (\($0))" } ?? "")\(group.hop.product == "unknown" ? "" : ", \(group.hop.product)"): \(group.conflicts.count)")
             for kind in group.byKind {

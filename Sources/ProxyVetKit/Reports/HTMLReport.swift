@@ -63,7 +63,7 @@ public enum HTMLReport {
             "environment": Self.environment(report),
             "hasConflicts": !report.conflicts.isEmpty,
             "conflictErrors": report.summary.conflictErrors,
-            "conflictWarnings": report.conflicts.count - report.summary.conflictErrors,
+            "conflictWarnings": report.conflictWarnings,
             "conflictGroups": conflictGroups,
             "readinessRule": report.readinessRule,
             "ready": report.ready,
@@ -218,7 +218,7 @@ public enum HTMLReport {
     </style></head><body><main>
     <div class="banner {{#ready}}ready{{/ready}}{{^ready}}notready{{/ready}}">
     <h1>{{headline}}</h1>
-    <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations, {{conflictErrors}} error conflicts. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
+    <p>{{targets}} targets, {{probes}} probes, {{failingRequired}} required targets failing, {{policyViolations}} policy violations, {{conflictErrors}} error conflicts, {{conflictWarnings}} warnings. Generated {{generatedAt}} in {{duration}} s by {{tool}} ({{libcurl}}).</p>
     <p class="rule">Ready means: {{readinessRule}}.</p>
     {{#changeLines}}<p class="rule">{{.}}</p>{{/changeLines}}
     </div>

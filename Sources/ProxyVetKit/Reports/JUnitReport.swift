@@ -18,7 +18,7 @@ public enum JUnitReport {
         var totals = (tests: 0, failures: 0, time: 0.0)
         for route in report.routes {
             let results = report.results.filter { $0.route == route.name }
-            let failures = results.filter(\.failsRequirement).count
+            let failures = results.filter(\.blocksReadiness).count
             let time = results.reduce(0) { $0 + $1.timings.total }
             totals.tests += results.count
             totals.failures += failures
@@ -35,13 +35,15 @@ public enum JUnitReport {
             for result in results {
                 let change = changeByKey[result.route + " " + result.url]
                 let open = "    <testcase name=\"\(attribute(result.url))\" classname=\"\(attribute("proxyvet." + route.name))\" time=\"\(seconds(result.timings.total))\""
-                if result.failsRequirement {
+                if result.blocksReadiness {
                     lines.append(open + ">")
                     lines.append("      <failure type=\"\(attribute(result.verdict.rawValue))\" message=\"\(attribute(result.failureKey + ": " + result.reason))\">"
                         + text(evidence(result, change: change, against: since?.against.run)) + "</failure>")
                     lines.append("    </testcase>")
                 } else if result.verdict != .allowed || !result.policyViolations.isEmpty || change != nil {
-                    var note = result.verdict == .allowed ? "allowed" : "optional endpoint: \(result.verdict.rawValue): \(result.reason)"
+                    var note = result.failsRequirement
+                        ? "not a route devices use for this endpoint (readiness rule): \(result.failureKey): \(result.reason)"
+                        : result.verdict == .allowed ? "allowed" : "optional endpoint: \(result.verdict.rawValue): \(result.reason)"
                     if let change, let run = since?.against.run { note += "\nsince run \(run): \(change.transition)" }
                     lines.append(open + ">")
                     lines.append("      <system-out>\(text(note))</system-out>")

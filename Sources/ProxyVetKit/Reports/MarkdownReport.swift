@@ -15,12 +15,12 @@ public enum MarkdownReport {
     /// The part for a ticket comment: a handful of lines, every number and the worst examples.
     public static func summary(_ report: CheckReport) -> String {
         var out: [String] = []
-        let failing = report.results.filter(\.failsRequirement)
+        let failing = report.results.filter(\.blocksReadiness)
         out.append("# ProxyVet: \(report.ready ? "READY" : "NOT READY")")
         out.append("")
         out.append("- \(report.summary.targets) targets × \(report.routes.count) route\(report.routes.count == 1 ? "" : "s"), \(report.summary.probes) probes: "
             + "\(report.summary.failingRequired) required targets failing, \(report.summary.policyViolations) policy violations, "
-            + "\(report.summary.conflictErrors) error conflicts.")
+            + "\(report.summary.conflictErrors) error conflicts, \(report.conflictWarnings) warnings.")
         if let note = report.weaklyAllowedNote { out.append("- \(cell(note)).") }
         out.append("- Run \(cell(report.generatedAt))\(report.changes.map { " (history run \($0.run))" } ?? "") in "
             + "\(String(format: "%.1f", report.durationSeconds)) s with ProxyVet \(cell(report.tool.version)), libcurl \(cell(report.tool.libcurl)). "
@@ -40,7 +40,7 @@ public enum MarkdownReport {
         let groups = ConflictGroups.byHop(report.conflicts)
         if !groups.isEmpty {
             out.append("- **Conflicts by the proxy that must change** (\(report.summary.conflictErrors) errors, "
-                + "\(report.conflicts.count - report.summary.conflictErrors) warnings):")
+                + "\(report.conflictWarnings) warnings):")
             for group in groups.prefix(3) {
                 let kinds = group.byKind.map { "\($0.kind.rawValue) ×\($0.conflicts.count) \($0.severity.rawValue)" }.joined(separator: ", ")
                 out.append("  - \(cell(group.hop.name))\(group.hop.proxy.map { " (\(cell($0)))" } ?? ""): \(kinds). "
@@ -143,7 +143,7 @@ public enum MarkdownReport {
         }
         if !report.conflicts.isEmpty {
             out.append("")
-            out.append("### Conflicts by the proxy that must change (\(report.summary.conflictErrors) errors)")
+            out.append("### Conflicts by the proxy that must change (\(report.summary.conflictErrors) errors, \(report.conflictWarnings) warnings)")
             for group in ConflictGroups.byHop(report.conflicts) {
                 out.append("")
                 out.append("#### \(cell(group.hop.name))\(group.hop.proxy.map { " (\(cell($0)))" } ?? "")")
@@ -164,7 +164,7 @@ public enum MarkdownReport {
                 }
             }
         }
-        let failing = report.results.filter(\.failsRequirement)
+        let failing = report.results.filter(\.blocksReadiness)
         if !failing.isEmpty {
             out.append("")
             out.append("### Failing required endpoints")

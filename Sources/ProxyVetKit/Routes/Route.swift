@@ -39,6 +39,8 @@ public enum RouteOrigin: String, Codable, Sendable {
     case configured
     /// A proxy (or DIRECT) that the PAC file named and the config does not know.
     case pac
+    /// The proxy of the Windows setting (`windows:`, `--windows-proxy`), or DIRECT for its exceptions, unknown to the config.
+    case windows
 }
 
 /// The kind of proxy a route goes through.

@@ -17,6 +17,7 @@ import Foundation
 /// pac: "http://wpad.corp.example/proxy.pac"   # or a file path
 /// default: edge                                 # the route devices use when there is no PAC
 /// environment: false                            # true: devices use HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+/// windows: { proxy: "proxy1.corp.example:3128", exceptions: "*.contoso.com;<local>" }   # MMD/Intune's proxy setting (instead of pac/default/environment)
 /// expectedIssuers: ["Microsoft*", "DigiCert*"]  # CAs expected to issue the services' certificates
 /// resolve: ["host:443:127.0.0.1"]               # pinned addresses for direct probes (like curl --resolve)
 /// trustAnchors: [corp-root.pem]                 # CAs trusted in addition to the system store (or --ca-bundle)
@@ -42,6 +43,8 @@ public struct RouteConfig: Sendable {
     public var defaultRoute: String?
     /// Devices use the proxy environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
     public var useEnvironment = false
+    /// Devices use Windows' proxy setting as MMD and Intune deploy it: a proxy and its exceptions (`windows:`).
+    public var windows: WindowsProxySetting?
     /// Issuer name patterns expected for the services' certificates; any other issuer is interception.
     public var expectedIssuers: [String] = []
     /// `host:port:address` pins for probes that resolve names themselves (direct).
@@ -67,7 +70,7 @@ public struct RouteConfig: Sendable {
     static func parse(_ text: String, file: String, environment: [String: String]) throws -> RouteConfig {
         let root = try YAMLValue.parse(text, file: file)
         let top = try root.mapping(allowed: ["version", "proxies", "direct", "groups", "pac", "default", "environment",
-                                             "expectedIssuers", "resolve", "trustAnchors", "blockPages"], what: "the config")
+                                             "expectedIssuers", "resolve", "trustAnchors", "blockPages", "windows"], what: "the config")
         let versionNode = try top.required("version", in: "the config", at: root)
         let version = try versionNode.int(what: "version")
         guard version == formatVersion else {
@@ -153,6 +156,14 @@ public struct RouteConfig: Sendable {
             config.defaultRoute = name
         }
         config.useEnvironment = try top["environment"]?.bool(what: "environment") ?? false
+        if let node = top["windows"] {
+            config.windows = try WindowsProxySetting.parse(node)
+            let others = [config.pac != nil ? "pac:" : nil, config.defaultRoute != nil ? "default:" : nil,
+                          config.useEnvironment ? "environment: true" : nil].compactMap { $0 }
+            guard others.isEmpty else {
+                throw node.error("windows: and \(others.joined(separator: " and ")) both say how devices route; give one")
+            }
+        }
         config.expectedIssuers = try top["expectedIssuers"]?.strings(what: "expectedIssuers") ?? []
         if let node = top["resolve"] {
             config.resolve = try node.strings(what: "resolve")
@@ -212,6 +223,33 @@ public struct RouteConfig: Sendable {
             routes[index].credentials = try ProxyCredentials.fromFile(path, context: "proxy \(name)")
         }
         if direct { includeDirect = true }
+    }
+
+    /// Applies `--windows-proxy HOST:PORT` and `--windows-exceptions "…;…"`: they replace the config's `windows:` proxy
+    /// or exceptions, and the Windows setting then decides device routing over the config's pac, default or environment.
+    public mutating func apply(windowsProxy: String?, windowsExceptions: String?) throws {
+        guard windowsProxy != nil || windowsExceptions != nil else { return }
+        var setting: WindowsProxySetting
+        if let windowsProxy {
+            let address: (host: String, port: Int)
+            do { address = try WindowsProxySetting.address(windowsProxy) } catch let error as InputError {
+                throw InputError("--windows-proxy: \(error.message)")
+            }
+            setting = WindowsProxySetting(host: address.host, port: address.port, exceptions: windows?.exceptions ?? WindowsProxyExceptions())
+        } else if let windows {
+            setting = windows
+        } else {
+            throw InputError("--windows-exceptions needs the proxy they are exceptions to: give --windows-proxy HOST:PORT or windows: in the config")
+        }
+        if let windowsExceptions {
+            do {
+                setting.exceptions = try WindowsProxyExceptions(parsing: windowsExceptions)
+                try setting.checkLimit()
+            } catch let error as InputError {
+                throw InputError("--windows-exceptions: \(error.message)")
+            }
+        }
+        windows = setting
     }
 
     /// Every configured route, direct last when asked for.

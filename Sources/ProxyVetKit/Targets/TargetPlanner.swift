@@ -47,6 +47,10 @@ public struct TargetPlanner: Sendable {
                                                     kind: .addressRange))
                     }
                 }
+                // The endpoint set's category reaches every target of the service, so analysis sees Optimize traffic.
+                let categories = service.endpointSet?.category.map { [$0] } ?? []
+                let minTLS = list.minTLS(for: service)
+                let minTLSBy = minTLS.map { _ in service.minTLS == nil ? [list.name] : ["\(list.name) (\(service.name))"] } ?? []
                 for var endpoint in service.endpoints {
                     let requirement = Requirement(list: list.id, service: service.name, entry: endpoint.host)
                     func skip(_ kind: SkipKind, _ reason: String) {
@@ -86,6 +90,12 @@ public struct TargetPlanner: Sendable {
                                 existing.policy = Array(Set(existing.policy).union(tags)).sorted()
                                 existing.policyProbe = existing.policyProbe && host.policyProbe
                                 existing.expectedIssuers = Array(Set(existing.expectedIssuers + list.expectedIssuers)).sorted()
+                                // The oldest version wins, named by the lists and services that set it.
+                                if let minTLS, existing.minTLS.map({ minTLS <= $0 }) ?? true {
+                                    existing.minTLSBy = Array(Set((existing.minTLS == minTLS ? existing.minTLSBy : []) + minTLSBy)).sorted()
+                                    existing.minTLS = minTLS
+                                }
+                                existing.categories = Array(Set(existing.categories + categories)).sorted()
                                 byURL[url] = existing
                             } else {
                                 order.append(url)
@@ -93,6 +103,9 @@ public struct TargetPlanner: Sendable {
                                                          requiredBy: [requirement], required: endpoint.required,
                                                          policy: tags, policyProbe: host.policyProbe)
                                 target.expectedIssuers = list.expectedIssuers
+                                target.minTLS = minTLS
+                                target.minTLSBy = minTLSBy
+                                target.categories = categories
                                 byURL[url] = target
                             }
                         }

@@ -32,6 +32,12 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Also probe without a proxy (direct egress).")
     var direct = false
 
+    @Option(name: .customLong("windows-proxy"), help: ArgumentHelp("Devices use this proxy as MMD and Intune set it on Windows (replaces the config's windows:, pac:, default: or environment: routing); matched to a configured proxy by host and port.", valueName: "host:port"))
+    var windowsProxy: String?
+
+    @Option(name: .customLong("windows-exceptions"), help: ArgumentHelp("The Windows proxy exceptions that go DIRECT, separated by ; (*.contoso.com;10.*;<local>), at most 2,064 characters.", valueName: "list"))
+    var windowsExceptions: String?
+
     @Option(name: .long, help: "Most probes in flight in total.")
     var concurrency = 64
 
@@ -76,8 +82,11 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
-        guard !proxy.isEmpty || config != nil || direct else {
-            throw ValidationError("Name at least one route: --proxy NAME=URL, --config FILE or --direct.")
+        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil else {
+            throw ValidationError("Name at least one route: --proxy NAME=URL, --config FILE, --direct or --windows-proxy HOST:PORT.")
+        }
+        if windowsExceptions != nil, windowsProxy == nil, config == nil {
+            throw ValidationError("--windows-exceptions needs the proxy they are exceptions to: give --windows-proxy HOST:PORT or a config with windows:.")
         }
         guard concurrency >= 1, concurrency <= 1024 else { throw ValidationError("--concurrency must be between 1 and 1024.") }
         guard perProxy >= 1, perProxy <= 256 else { throw ValidationError("--per-proxy must be between 1 and 256.") }
@@ -98,8 +107,9 @@ struct Check: ParsableCommand {
     func run() throws {
         var routeConfig = try config.map { try RouteConfig.load(file: $0) } ?? RouteConfig()
         try routeConfig.apply(proxyFlags: proxy, credentialFlags: proxyCredentials, direct: direct)
+        try routeConfig.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
         let routes = routeConfig.allRoutes
-        guard !routes.isEmpty else { throw InputError(file: config, "no routes: the config declares no proxies") }
+        guard !routes.isEmpty || routeConfig.windows != nil else { throw InputError(file: config, "no routes: the config declares no proxies") }
         if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
             throw InputError(file: caBundle, "--ca-bundle cannot be read")
         }
