@@ -26,6 +26,9 @@ struct ProxyVet: ParsableCommand {
         } catch let error as InputErrors {
             FileHandle.standardError.write(Data(error.errors.map { "proxyvet: \($0)\n" }.joined().utf8))
             Foundation.exit(2)
+        } catch let error as LocalFailure {
+            FileHandle.standardError.write(Data("proxyvet: \(error)\n".utf8))
+            Foundation.exit(3)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

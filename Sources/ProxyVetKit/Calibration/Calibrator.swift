@@ -30,12 +30,13 @@ public enum Calibrator {
     }
 
     /// Calibrates every route that needs it, in one engine run; the result has an entry for every route.
-    public static func calibrate(routes: [Route], engine: ProbeEngine) -> [String: ProxyVoice] {
+    public static func calibrate(routes: [Route], engine: ProbeEngine) throws -> [String: ProxyVoice] {
         let label = "proxyvet-calibration-" + UUID().uuidString.prefix(8).lowercased()
         var planned: [(route: Route, requests: [Request])] = []
         for route in routes { planned.append((route, requests(for: route, label: label))) }
         let jobs = planned.flatMap { $0.requests.map(\.job) }
         let evidence = engine.run(jobs)
+        try LocalFailure.check(evidence, what: "calibration")
         var voices: [String: ProxyVoice] = [:]
         var offset = 0
         for (route, requests) in planned {

@@ -48,6 +48,10 @@ public struct CheckRunner: Sendable {
         }
         var probeSettings = settings
         probeSettings.resolve += config.resolve
+        // Trust files that are not PEM are the user's to fix (exit 2), before anything is sent.
+        if let bundle = settings.caBundle { try LocalFailure.checkPEM(bundle, what: "the CA bundle") }
+        for anchor in config.trustAnchors { try LocalFailure.checkPEM(anchor, what: "the trust anchor") }
+        for route in configured + extra { if let bundle = route.caBundle { try LocalFailure.checkPEM(bundle, what: "proxy \(route.name)'s caBundle") } }
         let anchors = try TrustBundle(base: settings.caBundle, extra: config.trustAnchors)
         defer { anchors?.remove() }
         if let anchors { probeSettings.caBundle = anchors.path }
@@ -58,7 +62,7 @@ public struct CheckRunner: Sendable {
         let signatures = try SignatureSet.loadBundled().adding(config.blockPages)
 
         // Learn every proxy's voice first, so each answer can be told apart as the proxy's own or the origin's.
-        let voices = Calibrator.calibrate(routes: configured + extra, engine: engine)
+        let voices = try Calibrator.calibrate(routes: configured + extra, engine: engine)
         let routeVoices = Dictionary(uniqueKeysWithValues: (configured + extra).map { route in
             (route.name, topology.chain(of: route.name).compactMap { voices[$0] })
         })
@@ -83,6 +87,8 @@ public struct CheckRunner: Sendable {
         }, engine: engine) { done, total in
             progress?(Progress(done: pairs.count + done, total: pairs.count + total, failures: failures))
         }
+        // A probe that failed on this machine (CA file, libcurl itself) stops the run: it is not a network finding.
+        try LocalFailure.check(evidence, what: "the probes")
         // Plain-http answers that nothing proved yet are settled against the other results.
         var results = Corroboration.apply(evidence.indices.map { index in
             let first = classified[index] ?? classify(index, evidence[index])

@@ -122,18 +122,28 @@ public final class ProbeEngine {
             progress?(done, jobs.count, transfer.index, final)
         }
 
+        // A probe libcurl could not even start is a local failure (CURLE_FAILED_INIT), never a network finding:
+        // `LocalFailure.check` stops the run on it.
+        func notStarted(_ index: Int, _ why: String) {
+            let failed = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: why, connected: false)
+            results[index] = failed
+            done += 1
+            progress?(done, jobs.count, index, failed)
+        }
+
         func start(_ index: Int, key: String, verifyPeer: Bool) {
             guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList, live: liveTransfers) else {
-                let failed = ProbeEvidence(curlCode: Int(CURLE_FAILED_INIT.rawValue), curlMessage: "libcurl could not create a handle", connected: false)
-                results[index] = failed
-                done += 1
-                progress?(done, jobs.count, index, failed)
+                notStarted(index, "libcurl could not create a handle")
+                return
+            }
+            let added = curl_multi_add_handle(multi, transfer.handle)
+            guard added == CURLM_OK else {
+                notStarted(index, "libcurl refused the transfer (curl_multi_add_handle: \(String(cString: curl_multi_strerror(added))))")
                 return
             }
             inFlight[transfer.handle] = transfer
             perProxyCount[key, default: 0] += 1
             peakInFlight[key] = max(peakInFlight[key, default: 0], perProxyCount[key, default: 0])
-            curl_multi_add_handle(multi, transfer.handle)
         }
 
         func startWaiting() {
