@@ -42,13 +42,14 @@ public final class HistoryStore: Sendable {
     /// the other is still creating (SQLITE_ERROR: "table already exists", "no such table: grdb_migrations"). Each
     /// goes away once the other process has committed. Bounded by the busy timeout; other errors are mapped at once.
     static func retryingRaces<T>(file: String, timeout: Double, _ body: () throws -> T) throws -> T {
-        let deadline = Date().addingTimeInterval(max(timeout, 1))
+        // A monotonic deadline: a wall-clock step must not cut the wait short or stretch it.
+        let deadline = ContinuousClock.now + .milliseconds(Int(max(timeout, 1) * 1000))
         var attempt = 0
         while true {
             do {
                 return try body()
             } catch let error as DatabaseError
-                        where [.SQLITE_ERROR, .SQLITE_BUSY].contains(error.resultCode) && attempt < 200 && Date() < deadline {
+                        where [.SQLITE_ERROR, .SQLITE_BUSY].contains(error.resultCode) && attempt < 200 && ContinuousClock.now < deadline {
                 attempt += 1
                 Thread.sleep(forTimeInterval: min(0.02 * Double(attempt), 0.2))
             } catch {

@@ -175,8 +175,7 @@ public final class ProbeEngine {
                       let transfer = inFlight[handle] else { continue }
                 finish(transfer, code: message.pointee.data.result)
             }
-            let now = Date()
-            for transfer in inFlight.values where now.timeIntervalSince(transfer.started) > watchdog {
+            for transfer in inFlight.values where Transfer.seconds(since: transfer.started) > watchdog {
                 finish(transfer, code: CURLE_OPERATION_TIMEDOUT, forcedTimeout: true)
             }
             startWaiting()

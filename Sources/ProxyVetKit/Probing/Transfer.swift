@@ -16,7 +16,9 @@ final class Transfer {
     let index: Int
     let job: ProbeJob
     let handle: UnsafeMutableRawPointer
-    let started: Date
+    /// When the transfer started, on a monotonic clock: a step of the wall clock (NTP, a timer that fires at boot)
+    /// must not end probes in flight as timeouts.
+    let started: ContinuousClock.Instant
     private let bodyLimit: Int
     private var headLines: [[String]] = []
     /// libcurl's TLS info lines for this transfer, in order (at most `tlsLineLimit`).
@@ -41,7 +43,7 @@ final class Transfer {
         self.verifyPeer = verifyPeer
         self.resolve = resolve
         self.handle = handle
-        self.started = Date()
+        self.started = ContinuousClock.now
         self.bodyLimit = settings.bodyLimit
         self.live = live
         live?.add(1)
@@ -279,11 +281,17 @@ final class Transfer {
             // CONNECT_TIME stays 0 through a proxy tunnel in libcurl 7.88; the local port is set once TCP is up.
             connected: connectTime > 0 || long(CURLINFO_LOCAL_PORT) != 0 || !heads.isEmpty,
             timings: ProbeTimings(connect: connectTime, tls: tlsTime, firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
-                                  total: forcedTimeout ? Date().timeIntervalSince(started) : seconds(CURLINFO_TOTAL_TIME_T)),
+                                  total: forcedTimeout ? Self.seconds(since: started) : seconds(CURLINFO_TOTAL_TIME_T)),
             sentCredentials: job.route.authenticates && !job.toProxyItself,
             proxyReply: long(CURLINFO_PROXY_ERROR),
             proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil,
             tlsVersion: session?.version, tlsCipher: session?.cipher)
+    }
+
+    /// Seconds elapsed on the monotonic clock since `instant`.
+    static func seconds(since instant: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - instant
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     private func toTargetCompleted(code: CURLcode, responses: [ResponseHead]) -> Bool {
