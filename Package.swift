@@ -17,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
@@ -32,6 +31,12 @@ let package = Package(
             name: "CPacParser",
             providers: [.apt(["libpacparser-dev"])]
         ),
+        // libcrypto from the system (Debian: libssl-dev), for the SHA-256 of a list: the library libcurl links already.
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Typed, non-variadic wrappers for curl_easy_setopt / getinfo / curl_multi_setopt. No logic.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .target(
@@ -41,7 +46,7 @@ let package = Package(
                 "CPacParser",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.embedInCode("Verdicts/ProductSignatures.yaml")],

@@ -1,5 +1,5 @@
 import Foundation
-internal import Crypto
+internal import CCrypto
 
 /// Reads allow lists: the project's YAML format, or a plain list of URLs and host names.
 public enum AllowListLoader {
@@ -40,7 +40,7 @@ public enum AllowListLoader {
             throw InputError(file: file, "not a text file (an allow list is YAML, JSON, CSV or one URL or host name per line)")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let hash = Self.sha256(data).map { String(format: "%02x", $0) }.joined()
         switch format(file: file, text: text) {
         case .yaml: return try parseYAML(text, file: file, hash: hash)
         case .m365JSON: return try M365EndpointSetImporter.parse(text, file: file, hash: hash)
@@ -327,5 +327,18 @@ public enum AllowListLoader {
     static func slug(_ text: String) -> String {
         let lowered = text.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
         return String(lowered).split(separator: "-").joined(separator: "-")
+    }
+}
+
+extension AllowListLoader {
+    /// SHA-256 of a file's bytes, from libcrypto (EVP_Digest, https://www.openssl.org/docs/man3.0/man3/EVP_Digest.html).
+    static func sha256(_ data: Data) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let ok = data.withUnsafeBytes { bytes in
+            EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, EVP_sha256(), nil)
+        }
+        // EVP_Digest fails only without memory; the hash then reads as all zeros rather than stopping a check.
+        return ok == 1 ? Array(digest.prefix(Int(length))) : [UInt8](repeating: 0, count: 32)
     }
 }

@@ -140,3 +140,13 @@ struct HostPatternTests {
         #expect(HostPattern(row.0).matches(row.1) == row.2)
     }
 }
+
+@Suite("List hashes")
+struct ListHashTests {
+    @Test("SHA-256 from libcrypto gives the published test vectors (FIPS 180-2)")
+    func vectors() {
+        func hex(_ text: String) -> String { AllowListLoader.sha256(Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}
