@@ -339,9 +339,17 @@ public enum Classifier {
                 ? " (a device can answer these only with a stored password, which services that forbid proxy authentication do not have)"
                 : " (a domain-joined device answers \(silent.joined(separator: "/")) with its logon, without a prompt; services that forbid proxy authentication still fail)"
             let schemes = offered.isEmpty ? "no Proxy-Authenticate header, so no way to authenticate" : "offers \(names.joined(separator: ", "))\(device)"
-            return e.sentCredentials
-                ? verdict(.authFailed, "the proxy rejected the route's credentials on \(phase): 407, \(schemes)")
-                : verdict(.authRequired, "the proxy demands authentication on \(phase): 407, \(schemes)")
+            // libcurl asks first and answers a challenge it can answer (CURLAUTH_ANY): a second 407 means the route's
+            // credentials were sent and refused; a single one means libcurl could answer none of the offered schemes,
+            // so nothing was sent.
+            let challenges = (e.connectResponses + e.responses).filter { $0.status == 407 }.count
+            if e.sentCredentials && challenges >= 2 {
+                return verdict(.authFailed, "the proxy rejected the route's credentials on \(phase): 407 again after they were sent, \(schemes)")
+            }
+            if e.sentCredentials {
+                return verdict(.authRequired, "the proxy demands authentication on \(phase): 407, \(schemes); the route has credentials, but libcurl can answer none of the offered schemes with them, so nothing was sent")
+            }
+            return verdict(.authRequired, "the proxy demands authentication on \(phase): 407, \(schemes)")
         }
         if let match = recognised?.signature {
             var result = verdict(match.signature.meaning, "\(match.description) on \(phase): \(head.statusLine) (\(match.matched))")

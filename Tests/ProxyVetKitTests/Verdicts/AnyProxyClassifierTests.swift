@@ -59,6 +59,18 @@ struct AnyProxyClassifierTests {
         #expect(result.confidence == row.confidence, "\(result.reason)")
     }
 
+    @Test("credentials libcurl could not use were not sent: auth_required saying so, not auth_failed")
+    func nothingSent() {
+        let bearer = ResponseHead(status: 407, statusLine: "HTTP/1.1 407 Proxy Authentication Required", headers: [.init(name: "proxy-authenticate", value: "Bearer realm=\"corp\"")])
+        let once = Classifier.classify(ProbeEvidence(curlCode: 56, connectStatus: 407, connectResponses: [bearer], sentCredentials: true),
+                                       context: ProbeContext(scheme: "https", host: "a.example.test", port: 443, viaProxy: true))
+        #expect(once.verdict == .authRequired && once.reason.contains("nothing was sent"), "\(once.reason)")
+        let basic = ResponseHead(status: 407, statusLine: "HTTP/1.1 407 Proxy Authentication Required", headers: [.init(name: "proxy-authenticate", value: "Basic realm=\"corp\"")])
+        let twice = Classifier.classify(ProbeEvidence(curlCode: 56, connectStatus: 407, connectResponses: [basic, basic], sentCredentials: true),
+                                        context: ProbeContext(scheme: "https", host: "a.example.test", port: 443, viaProxy: true))
+        #expect(twice.verdict == .authFailed && twice.reason.contains("after they were sent"), "\(twice.reason)")
+    }
+
     @Test("auth_required names the schemes and whether a device answers them silently")
     func authSchemes() {
         let evidence = ProbeEvidence(curlCode: 56, connectStatus: 407, connectResponses: [
