@@ -125,6 +125,10 @@ public enum Classifier {
         // 1b. The first probe failed certificate verification and the second look (only there to name the issuer)
         //     got no chain: the first probe's finding stands.
         if let message = e.verifyMessage, e.certificate == nil, message.lowercased().contains("certificate") {
+            if let verify = e.verifyResult, untrustedIssuer.contains(verify) {
+                base.intercepted = true
+                return verdict(.tlsIntercepted, "the certificate for \(context.host) was not issued by a trusted CA (\(verifyNames[verify] ?? "verify result \(verify)")): the connection is inspected; a second look to name the issuer got no chain (\(e.curlMessage))")
+            }
             return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message)); a second look to name its issuer got no chain (\(e.curlMessage))")
         }
 

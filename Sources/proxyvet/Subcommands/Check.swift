@@ -109,7 +109,10 @@ struct Check: ParsableCommand {
         try routeConfig.apply(proxyFlags: proxy, credentialFlags: proxyCredentials, direct: direct)
         try routeConfig.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
         let routes = routeConfig.allRoutes
-        guard !routes.isEmpty || routeConfig.windows != nil else { throw InputError(file: config, "no routes: the config declares no proxies") }
+        // A PAC file or the Windows proxy setting is a complete route description: their answers are the routes.
+        guard !routes.isEmpty || routeConfig.windows != nil || routeConfig.pac != nil else {
+            throw InputError(file: config, "no routes: the config declares no proxies, no pac: and no windows: setting")
+        }
         if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
             throw InputError(file: caBundle, "--ca-bundle cannot be read")
         }

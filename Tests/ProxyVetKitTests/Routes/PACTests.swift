@@ -244,6 +244,26 @@ struct PACTests {
         }
     }
 
+    @Test("the budget is per call: a large PAC whose every call takes a while still answers many URLs, each distinct URL once")
+    func perCallBudget() throws {
+        // 40 calls of about 40 ms each: 1.6 s in all, well past a 0.5 s budget for the batch, well inside it per call.
+        let script = PACScript(source: "large.pac", text: """
+            var calls = 0;
+            function FindProxyForURL(url, host) {
+                calls++;
+                var end = new Date().getTime() + 40;
+                while (new Date().getTime() < end) {}
+                return "PROXY 127.0.0.1:" + (3000 + calls);
+            }
+            """)
+        let requests = (0..<40).map { (url: "https://h\($0).example.test/", host: "h\($0).example.test") }
+        let answers = try script.evaluate(requests + requests, timeout: 0.5)
+        #expect(answers.count == 80)
+        // Evaluated once per distinct URL: the repeated half gets the first answers, not calls 41 to 80.
+        #expect(answers[40...].map(\.text) == answers[..<40].map(\.text))
+        #expect(answers[39].text == "PROXY 127.0.0.1:3040")
+    }
+
     // MARK: Timeouts (keep these last: see the suite comment)
 
     @Test("a slow PAC times out, blocks PAC evaluation while it runs, and the engine recovers when it ends")
@@ -258,7 +278,7 @@ struct PACTests {
         let good = PACScript(source: "good.pac", text: "function FindProxyForURL(u, h) { return \"DIRECT\"; }")
         let request = [(url: "http://a.example.test/", host: "a.example.test")]
         let started = Date()
-        #expect(throws: InputError(file: "slow.pac", "PAC evaluation did not finish within 1 s (an endless loop?)")) {
+        #expect(throws: InputError(file: "slow.pac", "FindProxyForURL for http://a.example.test/ did not finish within 1 s (an endless loop?)")) {
             try slow.evaluate(request, timeout: 1)
         }
         #expect(Date().timeIntervalSince(started) < 2)
@@ -292,7 +312,7 @@ struct PACTests {
         let started = Date()
         let run = try CommandRun.proxyvet(["check", list.path, "--config", config.path, "--output", folder.appendingPathComponent("out").path], timeout: 30)
         #expect(run.status == 2)
-        #expect(run.stderr.contains("PAC evaluation did not finish within 5 s (an endless loop?)"), "\(run.stderr)")
+        #expect(run.stderr.contains("FindProxyForURL for https://a.example.test/ did not finish within 5 s (an endless loop?)"), "\(run.stderr)")
         #expect(Date().timeIntervalSince(started) < 20)
     }
 

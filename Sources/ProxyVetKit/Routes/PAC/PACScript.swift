@@ -108,9 +108,26 @@ public final class PACScript: Sendable {
 
     // MARK: Evaluating
 
-    /// Evaluates FindProxyForURL(url, host) for each pair, in order; the whole batch must finish within `timeout` seconds.
+    /// Evaluates FindProxyForURL(url, host) for each pair, in order. The budget is per call: parsing the file and each
+    /// call must finish within `timeout` seconds (a corporate PAC of thousands of rules takes a fraction of a second a
+    /// call, hundreds of calls in all); one that does not is an endless loop and is named. Each distinct pair is
+    /// evaluated once.
     public func evaluate(_ requests: [(url: String, host: String)], timeout: Double = 5) throws -> [PACAnswer] {
         guard timeout > 0, timeout.isFinite else { throw InputError("the PAC evaluation timeout must be a positive number of seconds") }
+        var distinct: [(url: String, host: String)] = []
+        var position: [String: Int] = [:]
+        let slots = requests.map { request -> Int in
+            let key = request.url + "\u{0}" + request.host
+            if let known = position[key] { return known }
+            position[key] = distinct.count
+            distinct.append(request)
+            return distinct.count - 1
+        }
+        let answers = try evaluateDistinct(distinct, timeout: timeout)
+        return slots.map { answers[$0] }
+    }
+
+    private func evaluateDistinct(_ requests: [(url: String, host: String)], timeout: Double) throws -> [PACAnswer] {
         let calls = try requests.map(Self.call(for:))
         if let stuck = PACEngine.stuckSource() {
             throw InputError(file: source, "cannot evaluate the PAC file: an earlier PAC evaluation (\(stuck)) did not finish and "
@@ -123,13 +140,28 @@ public final class PACScript: Sendable {
         thread.name = "ProxyVet PAC evaluation"
         thread.stackSize = 8 << 20
         thread.start()
-        _ = run.done.wait(timeout: .now() + timeout)
+        // Waits while the evaluation makes progress: each step (the parse, then each call) has `timeout` seconds,
+        // measured on a monotonic clock; the number of steps bounds the whole wait.
+        var lastProgress = run.progress
+        var lastChange = ContinuousClock.now
+        let budget = Duration.milliseconds(Int(timeout * 1000))
+        while run.done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            let progress = run.progress
+            if progress != lastProgress {
+                lastProgress = progress
+                lastChange = ContinuousClock.now
+            } else if ContinuousClock.now - lastChange > budget {
+                break
+            }
+        }
         // Decided under the run's lock, so an evaluation finishing just now is either taken or marked abandoned.
         let state = run.takeOrAbandon(source: source)
         guard let outcome = state.outcome else {
             let seconds = Self.seconds(timeout)
             if state.started {
-                throw InputError(file: source, "PAC evaluation did not finish within \(seconds) s (an endless loop?)")
+                let step = run.progress
+                let what = step < 1 ? "parsing the PAC file" : step - 1 < requests.count ? "FindProxyForURL for \(requests[step - 1].url)" : "PAC evaluation"
+                throw InputError(file: source, "\(what) did not finish within \(seconds) s (an endless loop?)")
             }
             throw InputError(file: source, "PAC evaluation did not start within \(seconds) s: another PAC evaluation kept libpacparser busy")
         }
@@ -249,23 +281,25 @@ private enum PACEngine {
             run.finish(.busy)
             return
         }
-        run.finish(evaluateLocked(script, calls))
+        run.finish(evaluateLocked(script, calls, run: run))
     }
 
     /// init → parse → FindProxyForURL for each call → cleanup; the caller holds `lock`.
-    private static func evaluateLocked(_ script: String, _ calls: [Call]) -> PACRun.Outcome {
+    private static func evaluateLocked(_ script: String, _ calls: [Call], run: PACRun) -> PACRun.Outcome {
         _ = printerInstalled
         messages = []
         pacparser_setmyip(myIP)
         defer { pacparser_cleanup() }
         guard pacparser_init() == 1 else { return .initFailed(messages) }
         guard pacparser_parse_pac_string(script) == 1 else { return .doesNotParse(messages) }
+        run.advance()
         var answers: [String] = []
         for (index, call) in calls.enumerated() {
             messages = []
             // The returned string belongs to the JavaScript engine: copy it before the next call.
             guard let answer = pacparser_find_proxy(call.url, call.host) else { return .findFailed(index, messages) }
             answers.append(String(cString: answer))
+            run.advance()
         }
         return .answers(answers)
     }
@@ -331,6 +365,15 @@ private final class PACRun: @unchecked Sendable {
     private var outcome: Outcome?
     private var started = false
     private var abandonedBy: String?
+
+    /// Steps done: 0 before the file is parsed, then 1 + the number of FindProxyForURL calls answered.
+    private var steps = 0
+
+    /// Steps the evaluation thread has finished, read by the waiting caller.
+    var progress: Int { lock.withLock { steps } }
+
+    /// Called by the evaluation thread after the parse and after each call.
+    func advance() { lock.withLock { steps += 1 } }
 
     /// Called by the evaluation thread once it holds the engine; false if the caller has already given up.
     func begin() -> Bool {
