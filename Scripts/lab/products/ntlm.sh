@@ -41,10 +41,7 @@ EOF
 }
 
 ntlm_start() {
-    local d="$DIR/ntlm"
-    spawn ntlm "$d/squid.out" "$SQUID" -N -n "pv${N//./x}ntlm" -f "$d/squid.conf"
-    SVC_EXTRA_LOG[ntlm]="$d/cache.log"
-    SVC_READY[ntlm]="$N.1:3141"
+    start_squid ntlm:3141
     PRODUCT_SERVICES="$PRODUCT_SERVICES ntlm"
 }
 

@@ -22,10 +22,7 @@ orphan_prepare() {
 }
 
 orphan_start() {
-    local d="$DIR/orphan"
-    spawn orphan "$d/squid.out" "$SQUID" -N -n "pv${N//./x}orphan" -f "$d/squid.conf"
-    SVC_EXTRA_LOG[orphan]="$d/cache.log"
-    SVC_READY[orphan]="$N.1:3147"
+    start_squid orphan:3147
     PRODUCT_SERVICES="$PRODUCT_SERVICES orphan"
 }
 
