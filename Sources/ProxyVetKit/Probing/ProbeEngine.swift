@@ -96,7 +96,7 @@ public final class ProbeEngine {
         var done = 0
         let perProxy = max(1, settings.perProxy)
         let concurrency = max(1, settings.concurrency)
-        let watchdog = settings.timeout + max(2, settings.timeout * 0.2)
+        let watchdogLimit = Duration.milliseconds(Int((settings.timeout + max(2, settings.timeout * 0.2)) * 1000))
 
         func finish(_ transfer: Transfer, code: CURLcode, forcedTimeout: Bool = false) {
             let evidence = transfer.evidence(code: code, forcedTimeout: forcedTimeout)
@@ -175,7 +175,8 @@ public final class ProbeEngine {
                       let transfer = inFlight[handle] else { continue }
                 finish(transfer, code: message.pointee.data.result)
             }
-            for transfer in inFlight.values where Transfer.seconds(since: transfer.started) > watchdog {
+            let now = ContinuousClock.now
+            for transfer in inFlight.values where now - transfer.started > watchdogLimit {
                 finish(transfer, code: CURLE_OPERATION_TIMEDOUT, forcedTimeout: true)
             }
             startWaiting()

@@ -118,7 +118,8 @@ public enum Classifier {
 
         // 1. The proxy's answer to CONNECT, when it refused the tunnel.
         if let connect = e.connectResponse, !(200..<300).contains(connect.status) {
-            return judgeProxyResponse(connect, evidence: e, context: context, phase: "CONNECT", make: verdict)
+            return judgeProxyResponse(connect, recognised: recognition(of: connect, evidence: e, context: context), evidence: e,
+                                      context: context, phase: "CONNECT", make: verdict)
                 ?? verdict(.blocked, "the proxy refused CONNECT with \(connect.statusLine)")
         }
 
@@ -199,8 +200,10 @@ public enum Classifier {
                     verify = certificate.hasExpired() ? 10 : !certificateCovers(certificate, host: context.host) ? 62 : 20
                     base.confidence = .medium
                 }
-                // A proxy's own page inside the TLS session means a proxy terminated it.
-                let bumped = e.responses.contains { recognise($0, body: e.bodySnippet, context: context) != nil }
+                // A proxy's own page inside the TLS session means a proxy terminated it. The body read belongs to the
+                // final answer, so that is the one recognised, once, here and for the refusal below.
+                let finalRecognised = e.responses.last.flatMap { recognise($0, body: e.bodySnippet, context: context) }
+                let bumped = finalRecognised != nil
                 let nameProblem = !certificateCovers(certificate, host: context.host)
                 let issuerName = commonName(certificate.issuer)
                 // An inspection CA that this machine trusts still shows: its name is not among the expected issuers.
@@ -213,7 +216,8 @@ public enum Classifier {
                 if base.intercepted {
                     // A proxy that inspects and then refuses: the refusal is what the user must fix first.
                     if let response = e.responses.last, bumped,
-                       let judged = judgeProxyResponse(response, evidence: e, context: context, phase: "request inside the inspected TLS session", make: verdict) {
+                       let judged = judgeProxyResponse(response, recognised: response.status == 407 ? nil : finalRecognised, evidence: e, context: context,
+                                                       phase: "request inside the inspected TLS session", make: verdict) {
                         return judged
                     }
                     if e.curlCode == timedOut {
@@ -240,7 +244,8 @@ public enum Classifier {
 
         // 4. A response to a plain request, or inside the tunnel.
         if let response = e.responses.last {
-            if let judged = judgeProxyResponse(response, evidence: e, context: context, phase: context.scheme == "https" ? "request" : "request through the proxy", make: verdict) {
+            if let judged = judgeProxyResponse(response, recognised: recognition(of: response, evidence: e, context: context), evidence: e,
+                                               context: context, phase: context.scheme == "https" ? "request" : "request through the proxy", make: verdict) {
                 return judged
             }
         }
@@ -316,10 +321,15 @@ public enum Classifier {
         return best.map { Recognition(how: $0.description, signature: nil, strong: $0.traits.count >= 3) }
     }
 
-    /// Judges a response that a proxy may have generated. Returns nil when it is the origin's answer.
-    private static func judgeProxyResponse(_ head: ResponseHead, evidence e: ProbeEvidence, context: ProbeContext, phase: String,
-                                           make verdict: (Verdict, String) -> Classification) -> Classification? {
-        let recognised = head.status == 407 ? nil : recognise(head, body: e.bodySnippet, context: context)
+    /// How an answer is recognised as a proxy's own; a 407 is a proxy's by its status alone.
+    private static func recognition(of head: ResponseHead, evidence e: ProbeEvidence, context: ProbeContext) -> Recognition? {
+        head.status == 407 ? nil : recognise(head, body: e.bodySnippet, context: context)
+    }
+
+    /// Judges a response that a proxy may have generated, given how it was recognised. Returns nil when it is the
+    /// origin's answer.
+    private static func judgeProxyResponse(_ head: ResponseHead, recognised: Recognition?, evidence e: ProbeEvidence, context: ProbeContext,
+                                           phase: String, make verdict: (Verdict, String) -> Classification) -> Classification? {
         let fromProxy = phase == "CONNECT" || head.status == 407 || recognised != nil
         guard fromProxy else { return nil }
         let tag = squidError(head).map { " (\($0))" } ?? ""

@@ -53,7 +53,7 @@ struct ConflictIntegrationTests {
     }
 
     static func result(_ report: CheckReport?, _ route: String, _ url: String) throws -> ProbeResult {
-        try #require(report?.results.first { $0.route == route && $0.url == url }, "no result for \(route) \(url)")
+        try report.result(route, url)
     }
 
     @Test("hop_blocks names the parent that blocks what the branch passes on")

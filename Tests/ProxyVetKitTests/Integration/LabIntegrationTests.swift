@@ -42,8 +42,7 @@ struct LabIntegrationTests {
     }
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {
-        let report = try #require(report, "the lab run produced no report")
-        return try #require(report.results.first { $0.route == route && $0.url == url }, "no result for \(route) \(url)")
+        try report.result(route, url)
     }
 
     struct Expectation: Sendable, CustomStringConvertible {

@@ -49,8 +49,7 @@ struct ProductVerdictTests {
     }()
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {
-        let report = try #require(report, "the product run produced no report")
-        return try #require(report.results.first { $0.route == route && $0.url == url }, "no result for \(route) \(url)")
+        try report.result(route, url, run: "the product run")
     }
 
     struct Expectation: Sendable, CustomStringConvertible {

@@ -41,8 +41,7 @@ struct TLSVersionTests {
     nonisolated(unsafe) static var progress: [CheckRunner.Progress] = []
 
     static func result(_ route: String, _ url: String) throws -> ProbeResult {
-        let report = try #require(report, "the lab run produced no report")
-        return try #require(report.results.first { $0.route == route && $0.url == url }, "no result for \(route) \(url)")
+        try report.result(route, url)
     }
 
     @Test("the lab config has the TLS 1.3-only inspecting Squid")
