@@ -31,10 +31,11 @@ let package = Package(
             name: "CPacParser",
             providers: [.apt(["libpacparser-dev"])]
         ),
-        // libcrypto from the system (Debian: libssl-dev), for the SHA-256 of a list: the library libcurl links already.
+        // OpenSSL from the system (Debian: libssl-dev), the library libcurl links already: the SHA-256 of a list, and
+        // the chain a server presents, read inside libcurl's handshake.
         .systemLibrary(
-            name: "CCrypto",
-            pkgConfig: "libcrypto",
+            name: "COpenSSL",
+            pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
         // Typed, non-variadic wrappers for curl_easy_setopt / getinfo / curl_multi_setopt. No logic.
@@ -46,7 +47,7 @@ let package = Package(
                 "CPacParser",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                "CCrypto",
+                "COpenSSL",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.embedInCode("Verdicts/ProductSignatures.yaml")],

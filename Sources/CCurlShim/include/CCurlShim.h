@@ -11,12 +11,11 @@ CURLcode CCurlShim_easy_setopt_string(CURL *handle, CURLoption option, const cha
 CURLcode CCurlShim_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode CCurlShim_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
 CURLcode CCurlShim_easy_setopt_write_callback(CURL *handle, CURLoption option, CCurlShimWriteCallback value);
-CURLcode CCurlShim_easy_setopt_debug_callback(CURL *handle, CURLoption option, curl_debug_callback value);
+CURLcode CCurlShim_easy_setopt_ssl_ctx_callback(CURL *handle, CURLoption option, curl_ssl_ctx_callback value);
 
 CURLcode CCurlShim_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode CCurlShim_easy_getinfo_string(CURL *handle, CURLINFO info, char **value);
 CURLcode CCurlShim_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
-CURLcode CCurlShim_easy_getinfo_certinfo(CURL *handle, CURLINFO info, struct curl_certinfo **value);
 
 CURLMcode CCurlShim_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
 

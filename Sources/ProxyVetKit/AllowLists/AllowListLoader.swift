@@ -1,5 +1,5 @@
 import Foundation
-internal import CCrypto
+internal import COpenSSL
 
 /// Reads allow lists: the project's YAML format, or a plain list of URLs and host names.
 public enum AllowListLoader {

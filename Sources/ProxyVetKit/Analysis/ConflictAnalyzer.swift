@@ -11,10 +11,12 @@ public struct ConflictAnalyzer: Sendable {
     public let index: ResultIndex
     /// Attributions by route and URL.
     public let attributions: [String: [String: HopAttribution]]
-    /// Product per route (squid, tinyproxy, unknown), from the answers each proxy gave.
+    /// Product per route (squid, tinyproxy, unknown), from the answers each proxy gave, else from its calibrated voice:
+    /// the configuration language a remediation is written in.
     let products: [String: String]
 
-    public init(topology: Topology, routing: DeviceRouting?, results: [ProbeResult], attributions: [String: [String: HopAttribution]]) {
+    public init(topology: Topology, routing: DeviceRouting?, results: [ProbeResult], attributions: [String: [String: HopAttribution]],
+                calibration: [ProxyVoice] = []) {
         self.topology = topology
         self.routing = routing
         self.index = ResultIndex(results)
@@ -22,6 +24,10 @@ public struct ConflictAnalyzer: Sendable {
         var products: [String: String] = [:]
         for result in results where products[result.route] == nil || products[result.route] == "unknown" {
             products[result.route] = Self.product(of: result)
+        }
+        // A proxy that intercepts every probe gives no answer of its own to read; its calibration answers do.
+        for voice in calibration where products[voice.route] == nil || products[voice.route] == "unknown" {
+            products[voice.route] = Self.product(of: voice)
         }
         self.products = products
     }
@@ -32,6 +38,16 @@ public struct ConflictAnalyzer: Sendable {
             let text = (response.headers["server"] ?? "") + " " + (response.headers["via"] ?? "") + " " + (response.headers["proxy-agent"] ?? "")
             if response.headers["x-squid-error"] != nil || text.lowercased().contains("squid") { return "squid" }
             if text.lowercased().contains("tinyproxy") { return "tinyproxy" }
+        }
+        return "unknown"
+    }
+
+    /// The product of a route's first proxy, from the answers it gave calibration itself.
+    static func product(of voice: ProxyVoice) -> String {
+        for sample in voice.samples where sample.hop == "first hop" {
+            let server = sample.fingerprint.server?.lowercased() ?? ""
+            if sample.fingerprint.productHeaders.contains("x-squid-error") || server.hasPrefix("squid") { return "squid" }
+            if server.hasPrefix("tinyproxy") { return "tinyproxy" }
         }
         return "unknown"
     }

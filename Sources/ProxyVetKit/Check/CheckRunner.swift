@@ -106,7 +106,8 @@ public struct CheckRunner: Sendable {
                 results[index_].pac = PACRouteInfo(answer: choice.answer, position: position + 1)
             }
         }
-        let analyzer = ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions)
+        let analyzer = ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions,
+                                        calibration: Array(voices.values))
         let conflicts = analyzer.analyze(targets: plan.targets)
         let devices = routing.map { routing in
             DeviceRoutingInfo(source: routing.source.rawValue, pac: routing.pacSource, endpoints: plan.targets.compactMap { target in

@@ -88,9 +88,6 @@ public final class ProbeEngine {
             queues[job.route.proxyKey, default: []].append(index)
         }
         var queueHeads: [String: Int] = [:]
-        // Probes whose certificate failed verification, waiting for the second look that collects the chain.
-        var chainLooks: [String: [Int]] = [:]
-        var failedVerification: [Int: ProbeEvidence] = [:]
         var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
         var perProxyCount: [String: Int] = [:]
         var done = 0
@@ -103,23 +100,9 @@ public final class ProbeEngine {
             curl_multi_remove_handle(multi, transfer.handle)
             inFlight[transfer.handle] = nil
             perProxyCount[transfer.job.route.proxyKey, default: 1] -= 1
-            // The second look is for the target's certificate; an https proxy whose own certificate failed is judged
-            // from this probe (its verify result), and a look without target verification would fail the same way.
-            // Behind an https proxy libcurl 7.88 reports a target certificate that fails verification as a TLS error
-            // (SSL_ERROR_SYSCALL) after the tunnel opened: the second look tells an expired or re-signed certificate
-            // from a reset (which fails again).
-            let failedBehindHTTPSProxy = transfer.job.route.kind == .https && code == CURLE_SSL_CONNECT_ERROR
-                && (200..<300).contains(evidence.connectStatus) && evidence.responses.isEmpty
-            if (code == CURLE_PEER_FAILED_VERIFICATION || failedBehindHTTPSProxy) && transfer.verifyPeer && transfer.job.verify
-                && (evidence.proxyVerifyResult ?? 0) == 0 {
-                failedVerification[transfer.index] = evidence
-                chainLooks[transfer.job.route.proxyKey, default: []].append(transfer.index)
-                return
-            }
-            let final = failedVerification.removeValue(forKey: transfer.index).map { evidence.merged(withFailedVerification: $0) } ?? evidence
-            results[transfer.index] = final
+            results[transfer.index] = evidence
             done += 1
-            progress?(done, jobs.count, transfer.index, final)
+            progress?(done, jobs.count, transfer.index, evidence)
         }
 
         // A probe libcurl could not even start is a local failure (CURLE_FAILED_INIT), never a network finding:
@@ -131,8 +114,8 @@ public final class ProbeEngine {
             progress?(done, jobs.count, index, failed)
         }
 
-        func start(_ index: Int, key: String, verifyPeer: Bool) {
-            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, verifyPeer: verifyPeer, resolve: resolveList, live: liveTransfers) else {
+        func start(_ index: Int, key: String) {
+            guard let transfer = Transfer(index: index, job: jobs[index], settings: settings, resolve: resolveList, live: liveTransfers) else {
                 notStarted(index, "libcurl could not create a handle")
                 return
             }
@@ -151,22 +134,17 @@ public final class ProbeEngine {
             while started && inFlight.count < concurrency {
                 started = false
                 for key in proxyOrder where inFlight.count < concurrency && perProxyCount[key, default: 0] < perProxy {
-                    if let index = chainLooks[key]?.popLast() {
-                        start(index, key: key, verifyPeer: false)
-                        started = true
-                        continue
-                    }
                     let head = queueHeads[key, default: 0]
                     guard let queue = queues[key], head < queue.count else { continue }
                     queueHeads[key] = head + 1
-                    start(queue[head], key: key, verifyPeer: jobs[queue[head]].verify)
+                    start(queue[head], key: key)
                     started = true
                 }
             }
         }
 
         startWaiting()
-        while !inFlight.isEmpty || chainLooks.values.contains(where: { !$0.isEmpty }) {
+        while !inFlight.isEmpty {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             var left: Int32 = 0

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The certificate the client saw for a TLS target (the leaf), as libcurl's CURLOPT_CERTINFO reported it.
+/// The certificate the client saw for a TLS target (the leaf) and its chain's issuers, read in the handshake (`PresentedChain`),
+/// in the text forms libcurl's CURLINFO_CERTINFO uses.
 public struct CertificateEvidence: Codable, Sendable, Equatable {
     public var subject: String
     public var issuer: String
@@ -107,15 +108,4 @@ public struct ProbeEvidence: Codable, Sendable, Equatable {
 
     /// The proxy's last answer to CONNECT.
     public var connectResponse: ResponseHead? { connectResponses.last }
-
-    /// The second look at a certificate that failed verification: this probe's chain and answers, with the first
-    /// probe's verify result and message (the second probe did not verify, so its own result means nothing).
-    func merged(withFailedVerification first: ProbeEvidence) -> ProbeEvidence {
-        var merged = self
-        // The first probe failed verification; without an X509 result (libcurl behind an https proxy gives none), the
-        // failure is still recorded as one (X509_V_ERR_UNSPECIFIED), so the merged evidence can never pass as verified.
-        merged.verifyResult = first.verifyResult.flatMap { $0 == 0 ? nil : $0 } ?? 1
-        merged.verifyMessage = first.curlMessage
-        return merged
-    }
 }

@@ -7,11 +7,8 @@ internal import CCurlShim
 /// append bytes; when the body limit is reached they return 0, which makes libcurl stop the transfer
 /// (CURLE_WRITE_ERROR), and the transfer remembers that it stopped on purpose.
 ///
-/// The negotiated TLS version and cipher come from libcurl's own informational lines (CURLOPT_VERBOSE with a
-/// CURLOPT_DEBUGFUNCTION that keeps only "SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384" and the
-/// "Server certificate:" / "Proxy certificate:" line libcurl writes right after it): libcurl 7.88 has no CURLINFO for
-/// the version, and CURLINFO_TLS_SSL_PTR would need OpenSSL's headers and a callback that queries the live connection
-/// (every probe's connection is closed when it ends, CURLOPT_FORBID_REUSE), where callbacks here only append bytes.
+/// The TLS version, cipher and presented chain of each handshake are read inside the handshake by an OpenSSL verify
+/// callback (see `PresentedChain`); libcurl's verbose lines are not needed.
 final class Transfer {
     let index: Int
     let job: ProbeJob
@@ -21,26 +18,22 @@ final class Transfer {
     let started: ContinuousClock.Instant
     private let bodyLimit: Int
     private var headLines: [[String]] = []
-    /// libcurl's TLS info lines for this transfer, in order (at most `tlsLineLimit`).
-    private var tlsLines: [String] = []
     private var body = Data()
     private(set) var stoppedReading = false
     /// libcurl's detailed message for the failure (CURLOPT_ERRORBUFFER), owned by this transfer.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    /// False for the second look at a certificate that failed verification: then the handshake is completed
-    /// without verifying, only to collect the presented chain (libcurl fills CURLINFO_CERTINFO only after a handshake).
-    let verifyPeer: Bool
+    /// The chain each TLS handshake of this transfer presented, in the order libcurl started them: an https proxy's
+    /// own handshake first, then the target's.
+    private var handshakes: [PresentedChain] = []
 
     /// Kept alive while libcurl may read it.
     private let resolve: CurlStringList?
 
-    init?(index: Int, job: ProbeJob, settings: ProbeSettings, verifyPeer: Bool = true, resolve: CurlStringList? = nil,
-          live: Counter? = nil) {
+    init?(index: Int, job: ProbeJob, settings: ProbeSettings, resolve: CurlStringList? = nil, live: Counter? = nil) {
         guard Curl.initialized, let handle = curl_easy_init() else { return nil }
         self.index = index
         self.job = job
-        self.verifyPeer = verifyPeer
         self.resolve = resolve
         self.handle = handle
         self.started = ContinuousClock.now
@@ -110,11 +103,14 @@ final class Transfer {
             _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_PROXY_CAPATH, nil)
         }
         if let list = resolve?.list { _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_RESOLVE, list) }
-        // Verify as a managed device would. When verification fails, the engine probes once more with verification
-        // off to collect the chain, so the classifier can name the issuer (e.g. an inspecting proxy's CA).
-        set(CURLOPT_SSL_VERIFYPEER, verifyPeer && !job.toProxyItself ? 1 : 0)
-        set(CURLOPT_SSL_VERIFYHOST, verifyPeer && !job.toProxyItself ? 2 : 0)
-        set(CURLOPT_CERTINFO, 1)
+        // Verify as a managed device would. The chain the server presents is read inside the same handshake (a verify
+        // callback on each SSL_CTX, see PresentedChain), so the issuer of a certificate that fails verification (e.g.
+        // an inspecting proxy's CA) is named without a second connection. CURLOPT_CERTINFO is not needed: libcurl
+        // would format every certificate in full (keys, signatures, PEM) after each handshake.
+        set(CURLOPT_SSL_VERIFYPEER, job.verify && !job.toProxyItself ? 1 : 0)
+        set(CURLOPT_SSL_VERIFYHOST, job.verify && !job.toProxyItself ? 2 : 0)
+        _ = CCurlShim_easy_setopt_ssl_ctx_callback(handle, CURLOPT_SSL_CTX_FUNCTION, Transfer.contextCallback)
+        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_SSL_CTX_DATA, userdata)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_FOLLOWLOCATION, 0)
         if let version = job.maxTLS {
@@ -127,14 +123,6 @@ final class Transfer {
         // Through a proxy libcurl still opens the tunnel and completes the target's handshake, then stops
         // (https://curl.se/libcurl/c/CURLOPT_CONNECT_ONLY.html).
         if job.handshakeOnly { set(CURLOPT_CONNECT_ONLY, 1) }
-        // libcurl writes its informational lines only when verbose; the debug function keeps the TLS ones and
-        // drops the rest, so nothing reaches stderr (https://curl.se/libcurl/c/CURLOPT_DEBUGFUNCTION.html).
-        // Verbose costs ~0.2 ms of CPU per probe (libcurl formats every line), so only https targets pay it.
-        if job.url.lowercased().hasPrefix("https:") {
-            _ = CCurlShim_easy_setopt_debug_callback(handle, CURLOPT_DEBUGFUNCTION, Transfer.debugCallback)
-            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_DEBUGDATA, userdata)
-            set(CURLOPT_VERBOSE, 1)
-        }
         _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, Transfer.headerCallback)
         _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
         _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, Transfer.bodyCallback)
@@ -161,48 +149,22 @@ final class Transfer {
         return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
     }
 
-    /// Most TLS info lines kept per probe (an https proxy's session and the target's take four).
-    static let tlsLineLimit = 8
-
-    /// The starts of libcurl's informational lines that name a TLS session (lib/vtls/openssl.c, 7.88): the session
-    /// line, then whose certificate follows, the target's (`Server`) or an https proxy's (`Proxy`).
-    private static let tlsLinePrefixes: [[UInt8]] = [Array("SSL connection using ".utf8), Array("Server certificate:".utf8),
-                                                     Array("Proxy certificate:".utf8)]
-
-    private static let debugCallback: curl_debug_callback = { _, type, data, size, userdata in
-        guard type == CURLINFO_TEXT, let data, let userdata, size >= 18 else { return 0 }
-        let bytes = UnsafeRawBufferPointer(start: data, count: size)
-        guard bytes[0] == UInt8(ascii: "S") || bytes[0] == UInt8(ascii: "P"),
-              tlsLinePrefixes.contains(where: { bytes.starts(with: $0) }) else { return 0 }
-        Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().appendTLSLine(bytes)
-        return 0
+    /// libcurl calls this with each SSL_CTX it creates for this transfer, just before the handshake: one more
+    /// presented chain to record, attached to that context.
+    private static let contextCallback: curl_ssl_ctx_callback = { _, sslContext, userdata in
+        guard let sslContext, let userdata else { return CURLE_OK }
+        let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+        guard transfer.handshakes.count < 2 else { return CURLE_OK }
+        let chain = PresentedChain()
+        transfer.handshakes.append(chain)
+        PresentedChain.attach(chain, to: sslContext)
+        return CURLE_OK
     }
 
-    private func appendTLSLine(_ bytes: UnsafeRawBufferPointer) {
-        guard tlsLines.count < Self.tlsLineLimit else { return }
-        tlsLines.append(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    /// The version and cipher of the session whose certificate was the target's (`Server certificate:` follows it);
-    /// an https proxy's own session is followed by `Proxy certificate:` instead.
-    static func negotiatedTLS(_ lines: [String]) -> (version: String, cipher: String?)? {
-        var pending: String?
-        var target: (version: String, cipher: String?)?
-        for line in lines {
-            if line.hasPrefix("SSL connection using ") {
-                pending = String(line.dropFirst("SSL connection using ".count))
-            } else if line.hasPrefix("Server certificate:"), let session = pending {
-                // `TLSv1.3 / TLS_AES_256_GCM_SHA384`; libcurl 8 adds ` / X25519 / RSASSA-PSS`.
-                let parts = session.components(separatedBy: " / ").map { $0.trimmingCharacters(in: .whitespaces) }
-                if let version = parts.first, !version.isEmpty {
-                    target = (version, parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil)
-                }
-                pending = nil
-            } else {
-                pending = nil
-            }
-        }
-        return target
+    /// The target's handshake: through an https proxy the proxy's own comes first.
+    private var targetHandshake: PresentedChain? {
+        let position = job.route.kind == .https && !job.toProxyItself ? 1 : 0
+        return handshakes.indices.contains(position) ? handshakes[position] : nil
     }
 
     private func appendHeader(_ line: String) {
@@ -266,18 +228,27 @@ final class Transfer {
         }
         let connectTime = seconds(CURLINFO_CONNECT_TIME_T)
         let tlsTime = seconds(CURLINFO_APPCONNECT_TIME_T)
-        // Through an https proxy, CURLINFO_CERTINFO holds the proxy's own certificate until a handshake with the target
-        // completes (measured with libcurl 7.88): only then is the chain the target's.
-        let certificate = job.route.kind != .https || toTargetCompleted(code: code, responses: responseHeads) ? certificateChain() : nil
-        let sawTargetTLS = job.url.hasPrefix("https:") && (tlsTime > 0 || certificate != nil || code == CURLE_PEER_FAILED_VERIFICATION)
-        let session = Self.negotiatedTLS(tlsLines)
+        let target = job.url.lowercased().hasPrefix("https:") ? targetHandshake : nil
+        let certificate = target?.evidence
+        let sawTargetTLS = job.url.lowercased().hasPrefix("https:") && (tlsTime > 0 || certificate != nil || code == CURLE_PEER_FAILED_VERIFICATION)
+        // OpenSSL's own result for the target's chain, seen in the handshake; libcurl's CURLINFO_SSL_VERIFYRESULT is
+        // not the target's behind an https proxy (libcurl 7.88 reports a failed target certificate there as
+        // SSL_ERROR_SYSCALL).
+        // Through an https proxy without a target handshake, libcurl's result is the proxy's own.
+        let proxyOnlyTLS = job.route.kind == .https && target == nil
+        let verifyResult = target?.verifyError ?? (sawTargetTLS && !proxyOnlyTLS ? long(CURLINFO_SSL_VERIFYRESULT) : nil)
+        // Verification was asked for and failed (the chain, or libcurl's host name check after it): never evidence
+        // that the path can be trusted, whatever else the transfer shows.
+        let verificationFailed = job.verify && !job.toProxyItself
+            && ((code == CURLE_PEER_FAILED_VERIFICATION && !proxyOnlyTLS) || (verifyResult ?? 0) != 0)
         return ProbeEvidence(
             curlCode: curlCode, curlMessage: message,
             connectStatus: long(CURLINFO_HTTP_CONNECTCODE), httpStatus: long(CURLINFO_RESPONSE_CODE),
             connectResponses: connectHeads, responses: responseHeads,
             bodySnippet: String(decoding: body, as: UTF8.self),
-            verifyResult: sawTargetTLS ? long(CURLINFO_SSL_VERIFYRESULT) : nil,
+            verifyResult: verifyResult,
             certificate: certificate,
+            verifyMessage: verificationFailed ? message : nil,
             // CONNECT_TIME stays 0 through a proxy tunnel in libcurl 7.88; the local port is set once TCP is up.
             connected: connectTime > 0 || long(CURLINFO_LOCAL_PORT) != 0 || !heads.isEmpty,
             timings: ProbeTimings(connect: connectTime, tls: tlsTime, firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
@@ -285,48 +256,13 @@ final class Transfer {
             sentCredentials: job.route.authenticates && !job.toProxyItself,
             proxyReply: long(CURLINFO_PROXY_ERROR),
             proxyVerifyResult: job.route.kind == .https && !job.toProxyItself ? long(CURLINFO_PROXY_SSL_VERIFYRESULT) : nil,
-            tlsVersion: session?.version, tlsCipher: session?.cipher)
+            tlsVersion: target?.version, tlsCipher: target?.cipher)
     }
 
     /// Seconds elapsed on the monotonic clock since `instant`.
     static func seconds(since instant: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - instant
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-
-    private func toTargetCompleted(code: CURLcode, responses: [ResponseHead]) -> Bool {
-        code == CURLE_OK || !responses.isEmpty || (code == CURLE_WRITE_ERROR && stoppedReading)
-    }
-
-    /// The presented chain from CURLINFO_CERTINFO: leaf first.
-    private func certificateChain() -> CertificateEvidence? {
-        var info: UnsafeMutablePointer<curl_certinfo>?
-        guard CCurlShim_easy_getinfo_certinfo(handle, CURLINFO_CERTINFO, &info) == CURLE_OK, let info,
-              info.pointee.num_of_certs > 0, let lists = info.pointee.certinfo else { return nil }
-        var certs: [[String: String]] = []
-        for index in 0..<Int(info.pointee.num_of_certs) {
-            var fields: [String: String] = [:]
-            var item = lists[index]
-            while let node = item {
-                if let data = node.pointee.data {
-                    let text = String(cString: data)
-                    if let colon = text.firstIndex(of: ":") {
-                        fields[String(text[..<colon])] = String(text[text.index(after: colon)...])
-                    }
-                }
-                item = node.pointee.next
-            }
-            certs.append(fields)
-        }
-        guard let leaf = certs.first else { return nil }
-        let names = (leaf["X509v3 Subject Alternative Name"] ?? "")
-            .split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("DNS:") }
-            .map { String($0.dropFirst(4)) }
-        return CertificateEvidence(subject: leaf["Subject"] ?? "", issuer: leaf["Issuer"] ?? "",
-                                   notBefore: leaf["Start date"], notAfter: leaf["Expire date"],
-                                   subjectAltNames: names, chainIssuers: certs.compactMap { $0["Issuer"] })
     }
 }
 

@@ -123,14 +123,13 @@ public enum Classifier {
                 ?? verdict(.blocked, "the proxy refused CONNECT with \(connect.statusLine)")
         }
 
-        // 1b. The first probe failed certificate verification and the second look (only there to name the issuer)
-        //     got no chain: the first probe's finding stands.
-        if let message = e.verifyMessage, e.certificate == nil, message.lowercased().contains("certificate") {
+        // 1b. Certificate verification failed but no presented chain was recorded: the failure stands, unnamed.
+        if let message = e.verifyMessage, e.certificate == nil {
             if let verify = e.verifyResult, untrustedIssuer.contains(verify) {
                 base.intercepted = true
-                return verdict(.tlsIntercepted, "the certificate for \(context.host) was not issued by a trusted CA (\(verifyNames[verify] ?? "verify result \(verify)")): the connection is inspected; a second look to name the issuer got no chain (\(e.curlMessage))")
+                return verdict(.tlsIntercepted, "the certificate for \(context.host) was not issued by a trusted CA (\(verifyNames[verify] ?? "verify result \(verify)")): the connection is inspected (\(message))")
             }
-            return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message)); a second look to name its issuer got no chain (\(e.curlMessage))")
+            return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message))")
         }
 
         // 2. Failures before any answer.
@@ -180,7 +179,9 @@ public enum Classifier {
                     ? "the proxy opened the tunnel but the TLS handshake through it did not finish within the timeout"
                     : "the TLS handshake did not finish within the timeout (\(e.curlMessage))")
             }
-            if e.curlCode == sslConnectError {
+            // A handshake that ended because the target's chain failed verification is judged on that chain below
+            // (behind an https proxy libcurl 7.88 reports it as SSL_ERROR_SYSCALL).
+            if e.curlCode == sslConnectError && e.verifyMessage == nil {
                 let lowered = e.curlMessage.lowercased()
                 let stage = tunnelUp ? "after the proxy opened the tunnel" : "with the origin"
                 if lowered.contains("wrong version number") || lowered.contains("packet length too long") || lowered.contains("unknown protocol") {
@@ -191,15 +192,7 @@ public enum Classifier {
                 }
                 return verdict(.tlsFailed, "the TLS handshake \(stage) failed (\(e.curlMessage))")
             }
-            if let certificate = e.certificate, var verify = e.verifyResult {
-                // Behind an https proxy libcurl 7.88 gives no X509 result for the target (only a TLS error); the
-                // second look's chain still shows an expired certificate, a wrong name or, failing those, an issuer
-                // this machine does not trust.
-                let inferred = verify == 1 && context.proxyIsHTTPS
-                if inferred {
-                    verify = certificate.hasExpired() ? 10 : !certificateCovers(certificate, host: context.host) ? 62 : 20
-                    base.confidence = .medium
-                }
+            if let certificate = e.certificate, let verify = e.verifyResult {
                 // A proxy's own page inside the TLS session means a proxy terminated it. The body read belongs to the
                 // final answer, so that is the one recognised, once, here and for the refusal below.
                 let finalRecognised = e.responses.last.flatMap { recognise($0, body: e.bodySnippet, context: context) }
@@ -250,7 +243,7 @@ public enum Classifier {
             }
         }
 
-        // A second look (verification off) that completed is never evidence that the path can be trusted.
+        // A failed verification is never evidence that the path can be trusted.
         if let message = e.verifyMessage {
             return verdict(.tlsFailed, "the certificate for \(context.host) failed verification (\(message))")
         }

@@ -45,6 +45,12 @@ struct ConflictIntegrationTests {
     static let withPAC = run()
     /// No device routing: every route that is not only a hop should work.
     static let withoutPAC = run { $0.pac = nil }
+    /// The machine trusts the inspection CA, as devices that get it deployed do, and expects the origin CA for the
+    /// service: what the inspecting hop does inside the re-signed session is seen.
+    static let withInspectionCA = run {
+        if let lab = Lab.current { $0.trustAnchors = [lab.inspectionCA] }
+        $0.expectedIssuers = ["ProxyVet Lab Origin CA"]
+    }
     /// Devices use the authenticating proxy by default.
     static let defaultAuth = run { $0.pac = nil; $0.defaultRoute = "auth" }
 
@@ -58,9 +64,12 @@ struct ConflictIntegrationTests {
 
     @Test("hop_blocks names the parent that blocks what the branch passes on")
     func hopBlocks() throws {
-        // edge refuses it behind branch and tiny; gateway, the last hop of site → regional → gateway, refuses it too.
+        // edge refuses it behind branch and tiny; gateway, the last hop of site → regional → gateway, re-signs it
+        // first: without the inspection CA that is what shows, and gateway's refusal inside the session shows with it.
         let found = Self.conflicts(Self.withPAC, .hopBlocks, "https://blocked.proxyvet-lab.test/")
-        #expect(Set(found.map(\.hop.name)) == ["edge", "gateway"])
+        #expect(Set(found.map(\.hop.name)) == ["edge"])
+        #expect(Self.conflicts(Self.withPAC, .hopIntercepts, "https://blocked.proxyvet-lab.test/").map(\.hop.name) == ["gateway"])
+        #expect(Set(Self.conflicts(Self.withInspectionCA, .hopBlocks, "https://blocked.proxyvet-lab.test/").map(\.hop.name)) == ["edge", "gateway"])
         let edge = found.filter { $0.hop.name == "edge" }
         #expect(edge.first?.routes.contains("branch") == true)
         #expect(edge.first?.routes.contains("tiny") == true, "tinyproxy forwards to the same parent")
@@ -114,12 +123,17 @@ struct ConflictIntegrationTests {
     func hopInterceptsBeforeFailingOrigin() throws {
         let lab = try #require(Lab.current)
         for url in ["https://down.proxyvet-lab.test/", "https://nxdomain.proxyvet-lab.test/"] {
-            let site = try Self.result(Self.withPAC, "site", url)
+            // Without the inspection CA the interception is all a device sees.
+            let untrusted = try Self.result(Self.withPAC, "site", url)
+            #expect(untrusted.verdict == .tlsIntercepted && untrusted.decidedBy?.hop == "gateway", "\(url): \(untrusted.reason)")
+            #expect(Self.conflicts(Self.withPAC, .hopIntercepts, url).map(\.hop.name) == ["gateway"])
+            // With it, the failure behind the inspecting hop shows as the origin's.
+            let site = try Self.result(Self.withInspectionCA, "site", url)
             #expect(site.evidence.intercepted, "\(url): gateway re-signs before it finds the origin failing")
             #expect([.upstreamUnreachable, .dnsFailure].contains(site.verdict), "\(url): \(site.verdict)")
             #expect(site.decidedBy?.hop == "origin", "\(url): the failure itself is the origin's")
             #expect(site.proxyAction == .intercepted)
-            let found = Self.conflicts(Self.withPAC, .hopIntercepts, url)
+            let found = Self.conflicts(Self.withInspectionCA, .hopIntercepts, url)
             #expect(found.map(\.hop.name) == ["gateway"], "\(url)")
             #expect(found.first?.routes.contains("site") == true)
             #expect(found.first?.explanation.contains(lab.inspectionCAName) == true)

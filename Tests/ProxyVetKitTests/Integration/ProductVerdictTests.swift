@@ -68,8 +68,9 @@ struct ProductVerdictTests {
         Expectation(route: "privoxy", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked, confidence: .high),
         Expectation(route: "privoxy", url: "https://allowed.proxyvet-lab.test/", verdict: .allowed, confidence: .high),
         Expectation(route: "privoxy", url: "http://allowed.proxyvet-lab.test/", verdict: .allowed, confidence: .high),
-        // mitmproxy in upstream mode: the parent's refusal comes back inside mitmproxy's TLS as a 502 that states it.
-        Expectation(route: "mitm", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked),
+        // mitmproxy in upstream mode re-signs first: without its CA the interception is what a device sees (the
+        // parent's refusal comes back inside mitmproxy's TLS, past the failed verification).
+        Expectation(route: "mitm", url: "https://x.blocked.proxyvet-lab.test/", verdict: .tlsIntercepted),
         Expectation(route: "mitm", url: "http://x.blocked.proxyvet-lab.test/", verdict: .blocked),
         Expectation(route: "mitm", url: "https://allowed.proxyvet-lab.test/", verdict: .tlsIntercepted),
         Expectation(route: "mitm", url: "http://allowed.proxyvet-lab.test/", verdict: .allowed, confidence: .high),
@@ -92,10 +93,11 @@ struct ProductVerdictTests {
         Expectation(route: "secure", url: "https://hang.proxyvet-lab.test/", verdict: .timeout),
         Expectation(route: "secure-noca", url: "https://allowed.proxyvet-lab.test/", verdict: .proxyUnreachable),
         // Behind an https proxy libcurl reports a failed target certificate as a TLS error: the chain still tells.
-        Expectation(route: "secure", url: "https://expired.proxyvet-lab.test/", verdict: .tlsFailed),
+        // The target's chain is read inside the handshake through the proxy's TLS: OpenSSL's own verify result.
+        Expectation(route: "secure", url: "https://expired.proxyvet-lab.test/", verdict: .tlsFailed, confidence: .high),
         Expectation(route: "secure", url: "https://reset.proxyvet-lab.test/", verdict: .dropped),
         Expectation(route: "secure-inspect", url: "https://allowed.proxyvet-lab.test/", verdict: .tlsIntercepted),
-        Expectation(route: "secure-inspect", url: "https://x.blocked.proxyvet-lab.test/", verdict: .blocked),
+        Expectation(route: "secure-inspect", url: "https://x.blocked.proxyvet-lab.test/", verdict: .tlsIntercepted),
         Expectation(route: "secure-noca", url: "http://allowed.proxyvet-lab.test/", verdict: .proxyUnreachable),
         // Apache httpd as a forward proxy: its refusal names Apache as Server, like any Apache origin would; calibration
         // learnt how this Apache writes its own pages, and its relayed answers carry the origin's Server.
@@ -163,7 +165,7 @@ struct ProductVerdictTests {
     func namedProducts() throws {
         let privoxy = try Self.result("privoxy", "http://x.privoxy-blocked.proxyvet-lab.test/")
         #expect(privoxy.evidence.product?.contains("Privoxy") == true, "\(privoxy.reason)")
-        let mitm = try Self.result("mitm", "https://x.blocked.proxyvet-lab.test/")
+        let mitm = try Self.result("mitm", "http://x.blocked.proxyvet-lab.test/")
         #expect(mitm.evidence.answeredBy != nil, "\(mitm.reason)")
         let socks = try Self.result("socks", "https://x.socks-blocked.proxyvet-lab.test/")
         #expect(socks.reason.contains("reply 2"), "\(socks.reason)")
@@ -173,6 +175,22 @@ struct ProductVerdictTests {
         #expect(ntlm.evidence.authSchemes == ["NTLM"], "\(ntlm.reason)")
         let kerberos = try Self.result("kerberos-none", "https://allowed.proxyvet-lab.test/")
         #expect(kerberos.evidence.authSchemes == ["Negotiate"], "\(kerberos.reason)")
+    }
+
+    @Test("behind an https proxy the certificate, verify result and TLS version are the target's, not the proxy's")
+    func targetSessionBehindHTTPSProxy() throws {
+        let lab = try #require(Lab.current)
+        let allowed = try Self.result("secure", "https://allowed.proxyvet-lab.test/")
+        #expect(allowed.evidence.certificate?.subject.contains("allowed.proxyvet-lab.test") == true, "\(allowed.evidence.certificate?.subject ?? "-")")
+        #expect(allowed.evidence.certificate?.issuer.contains("Origin CA") == true)
+        #expect(allowed.evidence.tlsVersion?.hasPrefix("TLSv1.") == true && allowed.evidence.verifyResult == 0)
+        let expired = try Self.result("secure", "https://expired.proxyvet-lab.test/")
+        #expect(expired.evidence.verifyResult == 10, "X509_V_ERR_CERT_HAS_EXPIRED, read in the failed handshake")
+        #expect(expired.evidence.certificate?.subject.contains("expired.proxyvet-lab.test") == true)
+        // Re-signed behind the https proxy: the inspection CA is named from the same, failed handshake.
+        let inspected = try Self.result("secure-inspect", "https://allowed.proxyvet-lab.test/")
+        #expect(inspected.evidence.certificate?.issuer.contains(lab.inspectionCAName) == true)
+        #expect(inspected.confidence == .high)
     }
 
     @Test("calibration records each proxy's voice, or says why there is none")

@@ -2,29 +2,10 @@ import Foundation
 import Testing
 @testable import ProxyVetKit
 
-/// The TLS version check without a network: libcurl's TLS info lines → version and cipher, the TLS 1.2 probe's evidence
-/// → accepted / refused / untested, which pairs get a TLS 1.2 probe, and the `tls12_refused` conflict on synthetic
-/// results. The lab proves the same on a real TLS 1.3-only ssl-bump Squid (TLSVersionTests).
+/// The TLS version check without a network: the TLS 1.2 probe's evidence → accepted / refused / untested, which pairs
+/// get a TLS 1.2 probe, and the `tls12_refused` conflict on synthetic results. The lab proves the same on a real TLS 1.3-only ssl-bump Squid (TLSVersionTests).
 @Suite("TLS versions")
 struct TLSVersionProbeTests {
-    // MARK: libcurl's info lines
-
-    @Test("the target's session is the one followed by \"Server certificate:\"; an https proxy's own is skipped")
-    func negotiatedLines() {
-        #expect(Transfer.negotiatedTLS(["SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384", "Server certificate:"])
-            .map { "\($0.version) \($0.cipher ?? "-")" } == "TLSv1.3 TLS_AES_256_GCM_SHA384")
-        // Through an https proxy: the proxy's session first, then the target's.
-        let proxied = Transfer.negotiatedTLS(["SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256", "Proxy certificate:",
-                                             "SSL connection using TLSv1.2 / ECDHE-RSA-AES256-GCM-SHA384", "Server certificate:"])
-        #expect(proxied?.version == "TLSv1.2" && proxied?.cipher == "ECDHE-RSA-AES256-GCM-SHA384")
-        // The proxy's handshake completed, the target's did not: nothing is the target's.
-        #expect(Transfer.negotiatedTLS(["SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256", "Proxy certificate:"]) == nil)
-        // libcurl 8 adds the group and signature.
-        #expect(Transfer.negotiatedTLS(["SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384 / X25519 / RSASSA-PSS", "Server certificate:"])?
-            .cipher == "TLS_AES_256_GCM_SHA384")
-        #expect(Transfer.negotiatedTLS([]) == nil)
-    }
-
     // MARK: The TLS 1.2 probe's outcome
 
     struct Case: Sendable, CustomStringConvertible {
