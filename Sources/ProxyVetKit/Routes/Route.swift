@@ -82,6 +82,11 @@ public struct Route: Sendable, Equatable {
         proxyURL.flatMap { URLComponents(string: $0)?.port }
     }
 
+    /// `host:port` of the proxy (`[2001:db8::1]:3128` for IPv6), the name of a route given only by its URL; nil for direct.
+    public var address: String? {
+        proxyURL.flatMap { url in url.range(of: "://").map { String(url[$0.upperBound...]) } }
+    }
+
     /// The route with no proxy.
     public static let direct = Route(name: "direct", kind: .direct, proxyURL: nil)
 
