@@ -116,7 +116,8 @@ public struct Route: Sendable, Equatable {
         let defaultPort = kind == .https ? 443 : kind == .http ? 3128 : 1080
         let port = components.port ?? defaultPort
         guard (1...65535).contains(port) else { throw fail("port \(port) is out of range") }
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        // Foundation keeps the brackets of an IPv6 host on some platforms: add them only where they are missing.
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return Route(name: name, kind: kind, proxyURL: "\(kind.rawValue)://\(hostPart.lowercased()):\(port)")
     }
 }

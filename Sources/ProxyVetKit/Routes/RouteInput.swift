@@ -27,6 +27,7 @@ public struct RouteInput: Sendable, Equatable {
     /// Reads the config (if any) and applies the route flags on top of it. Throws when no route results: a PAC file or the
     /// Windows proxy setting is a complete route description on its own (their answers are the routes).
     public func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RouteConfig {
+        guard !isEmpty else { throw InputError(Self.missingRouteMessage(environment: environment)) }
         var config = try configFile.map { try RouteConfig.load(file: $0, environment: environment) } ?? RouteConfig()
         try config.apply(proxyFlags: proxies, credentialFlags: credentials, direct: direct)
         try config.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
