@@ -11,8 +11,8 @@ struct CheckRunTests {
         try FakeProxy(.reply("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"))
     }
 
-    /// A direct check of `urls` into a fresh output folder, with a short timeout.
-    static func run(_ urls: [String], folder: URL) throws -> CheckRun {
+    /// A direct check of `urls` into a fresh output folder, with a short timeout; `recorded` in `folder/history.sqlite`.
+    static func run(_ urls: [String], folder: URL, recorded: Bool = false) throws -> CheckRun {
         let list = folder.appendingPathComponent("urls.txt")
         try Data((urls.joined(separator: "\n") + "\n").utf8).write(to: list)
         var settings = ProbeSettings()
@@ -20,6 +20,7 @@ struct CheckRunTests {
         settings.connectTimeout = 2
         var run = CheckRun(lists: [list.path], routes: RouteInput(direct: true), settings: settings, environment: [:])
         run.outputDirectory = folder.appendingPathComponent("out").path
+        if recorded { run.historyFile = folder.appendingPathComponent("history.sqlite").path }
         return run
     }
 
@@ -50,9 +51,8 @@ struct CheckRunTests {
     @Test("a report folder that cannot be created is exit code 3; the run is still recorded, with its changes")
     func unwritableReports() throws {
         let folder = try TestFiles.temporaryFolder()
-        let history = folder.appendingPathComponent("history.sqlite").path
-        var check = try Self.run(["http://127.0.0.1:9/"], folder: folder)
-        check.historyFile = history
+        var check = try Self.run(["http://127.0.0.1:9/"], folder: folder, recorded: true)
+        let history = check.historyFile ?? ""
         let first = try check.run()
         #expect(first.exitCode == 1)
         #expect(first.historyLines() == ["History run 1 (\(history)): the first run recorded"])
@@ -123,13 +123,11 @@ struct CheckRunTests {
 
     @Test("a history that stays locked past its timeout is exit code 3; the reports are still written")
     func lockedHistory() throws {
-        let folder = try TestFiles.temporaryFolder()
-        let history = folder.appendingPathComponent("history.sqlite").path
+        var check = try Self.run(["http://127.0.0.1:9/"], folder: try TestFiles.temporaryFolder(), recorded: true)
+        let history = check.historyFile ?? ""
         try HistoryStore(path: history).record(SyntheticRuns.report())
         let holder = try ConcurrentHistoryTests.LockHolder(file: history, seconds: 20)
         defer { holder.stop() }
-        var check = try Self.run(["http://127.0.0.1:9/"], folder: folder)
-        check.historyFile = history
         check.historyTimeout = 0.5
         let outcome = try check.run()
         #expect(outcome.exitCode == 3)
@@ -141,10 +139,8 @@ struct CheckRunTests {
 
     @Test("bad input is thrown before the history is opened: a list that is an HTML page, a config without routes")
     func inputFirst() throws {
-        let folder = try TestFiles.temporaryFolder()
-        let history = folder.appendingPathComponent("history.sqlite").path
-        var check = try Self.run(["http://127.0.0.1:9/"], folder: folder)
-        check.historyFile = history
+        var check = try Self.run(["http://127.0.0.1:9/"], folder: try TestFiles.temporaryFolder(), recorded: true)
+        let history = check.historyFile ?? ""
         try Data("<!doctype html><title>503</title>".utf8).write(to: URL(fileURLWithPath: check.lists[0]))
         #expect(throws: InputErrors.self) { try check.run() }
         check.routes = RouteInput()
