@@ -18,8 +18,24 @@ struct ProxyVet: ParsableCommand {
 
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command: any ParsableCommand
+            do {
+                command = try parseAsRoot()
+            } catch where exitCode(for: error) != .success {
+                // An option no command declares is reported before what ArgumentParser found first (a failed validate(),
+                // a missing argument): those usually follow from the mistyped option.
+                if let unknown = UnknownOption.first(in: Array(CommandLine.arguments.dropFirst()), root: self) {
+                    FileHandle.standardError.write(Data((unknown.message + "\n").utf8))
+                    Foundation.exit(2)
+                }
+                throw error
+            }
             try command.run()
+        } catch let error as HistoryError {
+            // A file that is not a history or a run that does not exist is the user's to fix; a locked or unwritable
+            // history means the run could not complete.
+            FileHandle.standardError.write(Data("proxyvet: \(error)\n".utf8))
+            Foundation.exit(error.isInputError ? 2 : 3)
         } catch let error as InputError {
             FileHandle.standardError.write(Data("proxyvet: \(error)\n".utf8))
             Foundation.exit(2)

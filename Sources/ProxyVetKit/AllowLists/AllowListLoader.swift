@@ -40,6 +40,7 @@ public enum AllowListLoader {
             throw InputError(file: file, "not a text file (an allow list is YAML, JSON, CSV or one URL or host name per line)")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        if let page = htmlPageProblem(text) { throw InputError(file: file, page) }
         let hash = Self.sha256(data).map { String(format: "%02x", $0) }.joined()
         switch format(file: file, text: text) {
         case .yaml: return try parseYAML(text, file: file, hash: hash)
@@ -47,6 +48,18 @@ public enum AllowListLoader {
         case .csv: return try CSVImporter.parse(text, file: file, hash: hash)
         case .plain: return try parsePlain(text, file: file, hash: hash)
         }
+    }
+
+    /// Says what a file is when it is an HTML page (an error or sign-in page saved or fetched in place of the list, such
+    /// as the 503 page the Microsoft 365 web service sometimes answers), so it is one error instead of one per line.
+    static func htmlPageProblem(_ text: String) -> String? {
+        let head = text.drop { $0.isWhitespace }.prefix(1024).lowercased()
+        let html = ["<!doctype html", "<html", "<head", "<body"].contains { head.hasPrefix($0) }
+            || (head.hasPrefix("<?xml") || head.hasPrefix("<!--")) && head.contains("<html")
+        guard html else { return nil }
+        let title = AnswerFingerprint.title(of: String(text.prefix(65_536))).map { " (title \"\(ConsoleSummary.sanitize($0))\")" } ?? ""
+        return "this is an HTML page\(title), not an allow list: the server answered with a web page (an error or sign-in page) "
+            + "instead of the list; fetch it again or save the list itself (YAML, JSON, CSV or one URL or host name per line)"
     }
 
     /// The input format, by extension, else by content.

@@ -26,7 +26,7 @@ extension ConflictAnalyzer {
 
             // The hop that re-signs, and the hop that challenged (a chain's parent when the attribution names it).
             let inspecting = intercepted ? Attributor.interceptor(of: result, topology: topology, index: index)?.hop ?? name : nil
-            let authenticating = challenged ? attributions[name]?[target.url].map { $0.hop == "origin" ? name : $0.hop } ?? name : name
+            let authenticating = challenged ? attributedHop(name, target.url) : name
             let hop = inspecting ?? authenticating
             let ca = result.evidence.certificate.map { Classifier.commonName($0.issuer) } ?? "an unknown CA"
             let schemes = result.evidence.authSchemes.isEmpty ? "" : ": \(result.evidence.authSchemes.joined(separator: ", "))"

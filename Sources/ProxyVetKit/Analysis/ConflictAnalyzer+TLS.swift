@@ -31,7 +31,7 @@ extension ConflictAnalyzer {
             var severity: Conflict.Severity? = used.contains(route.name) ? nil : .warning
             if result.evidence.intercepted {
                 hop = Attributor.interceptor(of: result, topology: topology, index: index)?.hop
-                    ?? attributions[route.name]?[target.url].map { $0.hop == "origin" ? route.name : $0.hop } ?? route.name
+                    ?? attributedHop(route.name, target.url)
                 explanation = "\(hop), the inspecting proxy that terminates TLS for \(target.host), accepts only \(Self.label(negotiated)): "
                     + "a client offering only \(minimum.label) \(probe.summary). \(required)."
                 remediation = Remediation.acceptTLS(minimum, target: result, hop: hopRef(hop), inspecting: true)

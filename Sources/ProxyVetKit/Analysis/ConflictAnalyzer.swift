@@ -8,19 +8,17 @@ import Foundation
 public struct ConflictAnalyzer: Sendable {
     public let topology: Topology
     public let routing: DeviceRouting?
+    /// The results by route and URL; each failing result carries its attribution (`decidedBy`, see `Attributor.attributed`).
     public let index: ResultIndex
-    /// Attributions by route and URL.
-    public let attributions: [String: [String: HopAttribution]]
     /// Product per route (squid, tinyproxy, unknown), from the answers each proxy gave, else from its calibrated voice:
     /// the configuration language a remediation is written in.
     let products: [String: String]
 
-    public init(topology: Topology, routing: DeviceRouting?, results: [ProbeResult], attributions: [String: [String: HopAttribution]],
-                calibration: [ProxyVoice] = []) {
+    /// `results` with their attributions already set: the result is the one place an attribution is kept.
+    public init(topology: Topology, routing: DeviceRouting?, results: [ProbeResult], calibration: [ProxyVoice] = []) {
         self.topology = topology
         self.routing = routing
         self.index = ResultIndex(results)
-        self.attributions = attributions
         var products: [String: String] = [:]
         for result in results where products[result.route] == nil || products[result.route] == "unknown" {
             products[result.route] = Self.product(of: result)
@@ -144,9 +142,15 @@ public struct ConflictAnalyzer: Sendable {
     private func decision(_ result: ProbeResult) -> HopAttribution? {
         switch result.proxyAction {
         case .intercepted: return Attributor.interceptor(of: result, topology: topology, index: index)
-        case .refused: return attributions[result.route]?[result.url]
+        case .refused: return result.decidedBy
         default: return nil
         }
+    }
+
+    /// The hop a failing result on `route` is attributed to; the route itself when nothing is, or when it is the origin.
+    func attributedHop(_ route: String, _ url: String) -> String {
+        guard let hop = index[route, url]?.decidedBy?.hop, hop != "origin" else { return route }
+        return hop
     }
 
     /// The hop to name for a refused or intercepted result on `route`: its deciding hop, the route itself for a failure
@@ -311,7 +315,7 @@ public struct ConflictAnalyzer: Sendable {
         var found: [Conflict] = []
         for route in used {
             guard let result = index[route, target.url] else { continue }
-            let hop = attributions[route]?[target.url].map { $0.hop == "origin" ? route : $0.hop } ?? route
+            let hop = attributedHop(route, target.url)
             if result.policyViolations.contains(.noInspection) {
                 // The hop that re-signs, also when the failure itself is the origin's.
                 let inspecting = Attributor.interceptor(of: result, topology: topology, index: index).map(\.hop) ?? hop

@@ -95,19 +95,14 @@ public struct CheckRunner: Sendable {
             return Corroboration.Entry(result: first.result, evidence: evidence[index], unproven: first.classification.originUnproven,
                                        provenOrigin: first.classification.originProven)
         }, hops: topology.chain(of:))
-        for (index_, probe) in tls12 { results[index_].tls12 = probe }
-        let index = ResultIndex(results)
-        var attributions: [String: [String: HopAttribution]] = [:]
-        for index_ in results.indices {
-            let attribution = Attributor.attribute(results[index_], topology: topology, index: index)
-            results[index_].decidedBy = attribution
-            if let attribution { attributions[results[index_].route, default: [:]][results[index_].url] = attribution }
-            if let choice = routing?.choices[results[index_].url], let position = choice.routes.firstIndex(of: results[index_].route) {
-                results[index_].pac = PACRouteInfo(answer: choice.answer, position: position + 1)
+        for (index, probe) in tls12 { results[index].tls12 = probe }
+        results = Attributor.attributed(results, topology: topology)
+        for index in results.indices {
+            if let choice = routing?.choices[results[index].url], let position = choice.routes.firstIndex(of: results[index].route) {
+                results[index].pac = PACRouteInfo(answer: choice.answer, position: position + 1)
             }
         }
-        let analyzer = ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions,
-                                        calibration: Array(voices.values))
+        let analyzer = ConflictAnalyzer(topology: topology, routing: routing, results: results, calibration: Array(voices.values))
         let conflicts = analyzer.analyze(targets: plan.targets)
         let devices = routing.map { routing in
             DeviceRoutingInfo(source: routing.source.rawValue, pac: routing.pacSource, endpoints: plan.targets.compactMap { target in

@@ -82,6 +82,11 @@ public struct Route: Sendable, Equatable {
         proxyURL.flatMap { URLComponents(string: $0)?.port }
     }
 
+    /// `host:port` of the proxy (`[2001:db8::1]:3128` for IPv6), the name of a route given only by its URL; nil for direct.
+    public var address: String? {
+        proxyURL.flatMap { url in url.range(of: "://").map { String(url[$0.upperBound...]) } }
+    }
+
     /// The route with no proxy.
     public static let direct = Route(name: "direct", kind: .direct, proxyURL: nil)
 
@@ -111,7 +116,8 @@ public struct Route: Sendable, Equatable {
         let defaultPort = kind == .https ? 443 : kind == .http ? 3128 : 1080
         let port = components.port ?? defaultPort
         guard (1...65535).contains(port) else { throw fail("port \(port) is out of range") }
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        // Foundation keeps the brackets of an IPv6 host on some platforms: add them only where they are missing.
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return Route(name: name, kind: kind, proxyURL: "\(kind.rawValue)://\(hostPart.lowercased()):\(port)")
     }
 }

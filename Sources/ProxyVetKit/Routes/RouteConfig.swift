@@ -208,15 +208,21 @@ public struct RouteConfig: Sendable {
 
     /// Adds `--proxy NAME=URL` routes and applies `--proxy-credentials NAME=FILE`.
     public mutating func apply(proxyFlags: [String], credentialFlags: [String], direct: Bool) throws {
+        // The flag each name came from, so two URLs that make the same name are both named.
+        var flagOf: [String: String] = [:]
         for flag in proxyFlags {
-            let (name, value) = try Self.split(flag, option: "--proxy", valueName: "URL")
-            guard !routes.contains(where: { $0.name == name }) else {
-                throw InputError("--proxy \(name): a route named \(name) is already defined")
+            let route = try Self.proxyFlag(flag)
+            if let earlier = flagOf[route.name] {
+                throw InputError("--proxy \(earlier) and --proxy \(flag) both name the route \(route.name): give each a name (--proxy NAME=URL)")
             }
-            routes.append(try Route.parse(name: name, url: value))
+            guard !routes.contains(where: { $0.name == route.name }) else {
+                throw InputError("--proxy \(route.name): a route named \(route.name) is already defined")
+            }
+            flagOf[route.name] = flag
+            routes.append(route)
         }
         for flag in credentialFlags {
-            let (name, path) = try Self.split(flag, option: "--proxy-credentials", valueName: "FILE")
+            let (name, path) = try Self.split(flag, option: "--proxy-credentials", valueName: "FILE", address: true)
             guard let index = routes.firstIndex(where: { $0.name == name }) else {
                 throw InputError("--proxy-credentials \(name): no route named \(name) (known: \(routes.map(\.name).joined(separator: ", ")))")
             }
@@ -257,12 +263,28 @@ public struct RouteConfig: Sendable {
         includeDirect && !routes.contains(where: { $0.name == "direct" }) ? routes + [.direct] : routes
     }
 
-    static func split(_ flag: String, option: String, valueName: String) throws -> (String, String) {
+    /// One `--proxy` value: `NAME=URL`, or a URL alone, which names the route after the proxy's `host:port`
+    /// (`--proxy http://proxy1.corp.example:3128` is the route `proxy1.corp.example:3128`).
+    static func proxyFlag(_ flag: String) throws -> Route {
+        // A URL alone has its scheme before any `=`; `NAME=URL` has the `=` first.
+        if let scheme = flag.range(of: "://"), !flag[..<scheme.lowerBound].contains("=") {
+            // Named before it is checked, so a refusal (credentials in the URL) names the route and not the secret.
+            let address = (try? Route.parse(name: "proxy", url: RouteInput.withoutCredentials(flag)))?.address
+            return try Route.parse(name: address ?? RouteInput.withoutCredentials(flag), url: flag)
+        }
+        let (name, value) = try split(flag, option: "--proxy", valueName: "URL", alone: "URL")
+        return try Route.parse(name: name, url: value)
+    }
+
+    /// Splits `NAME=VALUE`. `alone` names what may also be given without a name; `address` also accepts a route named
+    /// after its proxy's `host:port` (`--proxy-credentials proxy1.corp.example:3128=FILE`).
+    static func split(_ flag: String, option: String, valueName: String, alone: String? = nil, address: Bool = false) throws -> (String, String) {
         guard let equals = flag.firstIndex(of: "="), equals != flag.startIndex, flag.index(after: equals) != flag.endIndex else {
-            throw InputError("\(option) \"\(flag)\": expected NAME=\(valueName)")
+            throw InputError("\(option) \"\(flag)\": expected NAME=\(valueName)" + (alone.map { " or \($0)" } ?? ""))
         }
         let name = String(flag[..<equals])
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        let punctuation: Set<Character> = address ? ["-", "_", ".", ":", "[", "]"] : ["-", "_", "."]
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || punctuation.contains($0) }) else {
             throw InputError("\(option) \"\(name)\": a route name uses letters, digits, - _ and . only")
         }
         return (name, String(flag[flag.index(after: equals)...]))

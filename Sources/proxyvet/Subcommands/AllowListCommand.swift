@@ -9,7 +9,7 @@ struct AllowListCommand: ParsableCommand {
         abstract: "Show, validate, compare and convert allow lists (ProxyVet YAML, Microsoft 365 web-service JSON, CSV, plain URL lists).",
         discussion: """
         Input format by extension: .json is the Microsoft 365 IP and URL web service's JSON, .csv a CSV list with a header row, \
-        .yaml/.yml the ProxyVet format, anything else one URL or host name per line (text starting with [ is taken as web-service JSON).
+        .yaml/.yml the ProxyVet format, anything else one URL or host name per line (text starting with [ is taken as web-service JSON). \
         --fetch URL reads a list from an http(s) URL instead of a file.
         """,
         subcommands: [Show.self, Validate.self, Diff.self, Convert.self]

@@ -7,12 +7,15 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe every endpoint of the allow lists through every route, classify each outcome and write reports.",
         discussion: """
-        Lists are ProxyVet YAML allow lists (see AllowLists/) or plain files with one URL or host name per line.
-        Routes come from --proxy, --config and --direct. Credentials come from files or environment variables, never the command line.
-        With --history FILE every run is recorded in SQLite and the reports say what changed since the previous run
-        (and since --baseline RUN); --keep N also keeps each run's reports in DIR/archive/; --push-gateway URL pushes the
+        Lists are ProxyVet YAML allow lists (see AllowLists/) or plain files with one URL or host name per line. \
+        Routes come from --proxy, --config, --direct and --windows-proxy; --proxy URL without a name names the route after \
+        the proxy's host and port. Credentials come from files or environment variables, never the command line.
+
+        With --history FILE every run is recorded in SQLite and the reports say what changed since the previous run \
+        (and since --baseline RUN); --keep N also keeps each run's reports in DIR/archive/; --push-gateway URL pushes the \
         metrics to a Prometheus Pushgateway.
-        Exit codes: 0 ready, 1 findings, 2 usage, config or allow-list error, 3 the run could not complete
+
+        Exit codes: 0 ready, 1 findings, 2 usage, config or allow-list error, 3 the run could not complete \
         (history locked past its timeout, reports or history not writable, push failed).
         """
     )
@@ -20,7 +23,7 @@ struct Check: ParsableCommand {
     @Argument(help: ArgumentHelp("Allow lists to check (YAML or one URL/host per line).", valueName: "list"))
     var lists: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A proxy route, repeatable: NAME=URL with http://, https:// or socks5h:// (no credentials in the URL).", valueName: "name=url"))
+    @Option(name: .long, help: ArgumentHelp("A proxy route, repeatable: NAME=URL, or URL alone for a route named HOST:PORT; http://, https:// or socks5h:// (no credentials in the URL).", valueName: "[name=]url"))
     var proxy: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("A YAML config declaring proxies and their credentials.", valueName: "file"))
@@ -83,7 +86,7 @@ struct Check: ParsableCommand {
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
         guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil else {
-            throw ValidationError("Name at least one route: --proxy NAME=URL, --config FILE, --direct or --windows-proxy HOST:PORT.")
+            throw ValidationError(RouteInput.missingRouteMessage())
         }
         if windowsExceptions != nil, windowsProxy == nil, config == nil {
             throw ValidationError("--windows-exceptions needs the proxy they are exceptions to: give --windows-proxy HOST:PORT or a config with windows:.")
@@ -105,103 +108,43 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        var routeConfig = try config.map { try RouteConfig.load(file: $0) } ?? RouteConfig()
-        try routeConfig.apply(proxyFlags: proxy, credentialFlags: proxyCredentials, direct: direct)
-        try routeConfig.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
-        let routes = routeConfig.allRoutes
-        // A PAC file or the Windows proxy setting is a complete route description: their answers are the routes.
-        guard !routes.isEmpty || routeConfig.windows != nil || routeConfig.pac != nil else {
-            throw InputError(file: config, "no routes: the config declares no proxies, no pac: and no windows: setting")
-        }
-        if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
-            throw InputError(file: caBundle, "--ca-bundle cannot be read")
-        }
-        let allowLists = try AllowListLoader.load(files: lists)
-        // The history is opened (and a baseline looked up) before probing: a wrong file or run stops here.
-        let store = try history.map { file in try Self.history { try HistoryStore(path: file, busyTimeout: historyTimeout) } }
-        let baselineRun = try baseline.flatMap { reference in try store.map { store in try Self.history { try store.resolve(reference) } } }
-
         var settings = ProbeSettings()
         settings.concurrency = concurrency
         settings.perProxy = perProxy
         settings.timeout = timeout
         settings.connectTimeout = connectTimeout ?? min(5, timeout)
         settings.caBundle = caBundle
-        let runner = CheckRunner(lists: allowLists, config: routeConfig, settings: settings, tenant: tenant)
+        var check = CheckRun(lists: lists, routes: RouteInput(configFile: config, proxies: proxy, credentials: proxyCredentials, direct: direct,
+                                                              windowsProxy: windowsProxy, windowsExceptions: windowsExceptions),
+                             settings: settings, tenant: tenant)
+        check.historyFile = history
+        check.historyTimeout = historyTimeout
+        check.baseline = baseline
+        check.formats = format.isEmpty ? ReportFormat.defaults : format.compactMap(ReportFormat.init(rawValue:))
+        check.outputDirectory = output
+        check.keep = keep
+        check.pushGateway = pushGateway
+
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
         let started = Date()
-        var report = try runner.run(progress: showProgress ? { progress in
+        let outcome = try check.run(progress: showProgress ? { progress in
             guard progress.done == progress.total || progress.done % 25 == 0 else { return }
             FileHandle.standardError.write(Data(Self.progressLine(progress, elapsed: Date().timeIntervalSince(started)).utf8))
         } : nil)
-        // From here on a failure means the run could not complete (exit code 3), but everything that can still be
-        // written is: the findings are not lost because the history was locked or the Pushgateway was down.
-        var incomplete: [String] = []
-        if let store {
-            do {
-                let run = try store.record(report, baseline: baselineRun)
-                let current = RunSnapshot(report: report, run: run)
-                let previousRun = try store.previousRun(before: run)
-                let previous = try previousRun.map { RunDiff.compare(try store.snapshot(run: $0), current) }
-                // A baseline that is the previous run (e.g. --baseline latest) is not read and compared twice.
-                let pinned = try baselineRun.map { $0 == previousRun ? previous : RunDiff.compare(try store.snapshot(run: $0), current) } ?? nil
-                report.changes = RunChanges(run: run, sincePrevious: previous, sinceBaseline: pinned)
-            } catch {
-                incomplete.append("\(error)")
-            }
-        }
-        let formats = format.isEmpty ? ReportFormat.defaults : format.compactMap(ReportFormat.init(rawValue:))
-        var written: [String] = []
-        do {
-            written = try ReportWriter.write(report, formats: formats, to: output)
-            if let keep { _ = try ReportArchive.archive(files: written, generatedAt: report.generatedAt, run: report.changes?.run, in: output, keep: keep) }
-        } catch {
-            incomplete.append("\(error)")
-        }
-        if let pushGateway {
-            let url = PushGateway.groupURL(base: pushGateway, instance: ProcessInfo.processInfo.hostName)
-            do { try PushGateway.push(PrometheusReport.render(report), to: url) } catch { incomplete.append("\(error)") }
-        }
         if !quiet {
-            print(ConsoleSummary.render(report))
-            if let changes = report.changes {
-                print("")
-                print("History run \(changes.run) (\(history ?? "")):" + (changes.sincePrevious == nil && changes.sinceBaseline == nil ? " the first run recorded" : ""))
-                if let previous = changes.sincePrevious {
-                    previous.lines(title: "since the previous run", limit: ConsoleSummary.examplesPerGroup * 2).forEach { print("  " + $0) }
-                }
-                if let baseline = changes.sinceBaseline {
-                    if baseline.against.run == changes.sincePrevious?.against.run {
-                        print("  the baseline is the previous run")
-                    } else {
-                        baseline.lines(title: "since the baseline", limit: ConsoleSummary.examplesPerGroup * 2).forEach { print("  " + $0) }
-                    }
-                }
-            }
+            print(ConsoleSummary.render(outcome.report))
+            let history = outcome.historyLines()
+            if !history.isEmpty { print("\n" + history.joined(separator: "\n")) }
             print("")
-            print("Reports: " + (written.isEmpty ? "none written" : written.joined(separator: ", ")))
+            print("Reports: " + (outcome.written.isEmpty ? "none written" : outcome.written.joined(separator: ", ")))
         }
-        if !incomplete.isEmpty {
-            FileHandle.standardError.write(Data(incomplete.map { "proxyvet: \($0)\n" }.joined().utf8))
-            throw ExitCode(3)
-        }
-        if !report.ready { throw ExitCode(1) }
+        FileHandle.standardError.write(Data(outcome.problems.map { "proxyvet: \($0)\n" }.joined().utf8))
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
     /// The progress line on a terminal: rewritten in place, ended by a newline when the last probe is done.
     static func progressLine(_ progress: CheckRunner.Progress, elapsed: TimeInterval) -> String {
         "\rprobes \(progress.done)/\(progress.total), \(progress.failures) not allowed so far, \(Int(elapsed)) s"
             + (progress.done == progress.total ? "\n" : "")
-    }
-
-    /// Runs a history operation before probing: a wrong file or run is the user's to fix (exit code 2), a locked
-    /// or unwritable history means the run cannot complete (exit code 3).
-    static func history<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as HistoryError {
-            FileHandle.standardError.write(Data("proxyvet: \(error)\n".utf8))
-            throw ExitCode(error.isInputError ? 2 : 3)
-        }
     }
 }

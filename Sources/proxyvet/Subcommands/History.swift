@@ -30,7 +30,7 @@ struct History: ParsableCommand {
             guard FileManager.default.fileExists(atPath: history) else {
                 throw InputError(file: history, "no such history file (check --history FILE creates it)")
             }
-            return try Check.history { try HistoryStore(path: history, busyTimeout: busyTimeout) }
+            return try HistoryStore(path: history, busyTimeout: busyTimeout)
         }
     }
 
@@ -45,7 +45,7 @@ struct History: ParsableCommand {
 
         func run() throws {
             let store = try options.open()
-            let runs = try Check.history { try store.runs(limit: limit) }
+            let runs = try store.runs(limit: limit)
             if options.json { return try printJSON(runs) }
             guard !runs.isEmpty else { return print("No runs recorded in \(options.history).") }
             print(row(["run", "finished", "ready", "probes", "failing", "conflicts", "took", "proxyvet/libcurl", "baseline", "lists"]))
@@ -75,9 +75,9 @@ struct History: ParsableCommand {
 
         func run() throws {
             let store = try options.open()
-            let id = try Check.history { try store.resolve(reference) }
-            let summary = try Check.history { try store.summary(run: id) }
-            let snapshot = try Check.history { try store.snapshot(run: id) }
+            let id = try store.resolve(reference)
+            let summary = try store.summary(run: id)
+            let snapshot = try store.snapshot(run: id)
             if options.json {
                 struct Shown: Encodable { var run: HistoryStore.RunSummary; var results: [RunSnapshot.ResultState]; var conflicts: [RunSnapshot.ConflictState] }
                 return try printJSON(Shown(run: summary, results: snapshot.results, conflicts: snapshot.conflicts))
@@ -135,8 +135,8 @@ struct History: ParsableCommand {
 
         func run() throws {
             let store = try options.open()
-            let (a, b) = try Check.history { (try store.resolve(runA), try store.resolve(runB)) }
-            let comparison = RunDiff.compare(try Check.history { try store.snapshot(run: a) }, try Check.history { try store.snapshot(run: b) })
+            let (a, b) = (try store.resolve(runA), try store.resolve(runB))
+            let comparison = RunDiff.compare(try store.snapshot(run: a), try store.snapshot(run: b))
             if options.json { return try printJSON(comparison) }
             print(comparison.lines(title: "from run \(a) to run \(b)", limit: limit).joined(separator: "\n"))
         }
@@ -157,7 +157,7 @@ struct History: ParsableCommand {
 
         func run() throws {
             let store = try options.open()
-            let outcome = try Check.history { try store.prune(keep: keep) }
+            let outcome = try store.prune(keep: keep)
             if options.json {
                 return try printJSON(outcome)
             }

@@ -63,8 +63,9 @@ struct Schedule: ParsableCommand {
             abstract: "Write proxyvet-NAME.service and .timer, and print the equivalent cron line.",
             discussion: """
             The service runs: flock --nonblock OUTPUT/.proxyvet.lock proxyvet check LIST... --config FILE --output DIR --keep N \
-            [--history FILE] --format json --format md --format html --format prometheus --quiet [--check-option values].
+            [--history FILE] --format json --format md --format html --format prometheus --quiet [--check-option values]. \
             Runs never overlap (a run that finds the previous one still going exits 3). Exit code 1 (findings) does not fail the unit.
+
             Example: proxyvet schedule install AllowLists/managed-desktop.yaml --every 1d --config proxies.yaml --output /var/lib/proxyvet \
             --history /var/lib/proxyvet/history.sqlite --check-option=--ca-bundle=/etc/ssl/corp.pem
             """

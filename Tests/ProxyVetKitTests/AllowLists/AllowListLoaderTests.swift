@@ -97,6 +97,32 @@ struct AllowListLoaderTests {
         }
     }
 
+    /// The page Microsoft's web service answered once instead of the endpoint JSON (shortened), and other pages.
+    static let pages: [(name: String, text: String, title: String?)] = [
+        ("endpoints.json", "\u{FEFF}\n  <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n<html><head><title>Service Unavailable</title></head>\n"
+            + "<body><h2>Service Unavailable</h2>\n<hr><p>HTTP Error 503. The service is unavailable.</p>\n</body></html>\n", "Service Unavailable"),
+        ("urls.txt", "<html lang=\"en\">\n<head>\n<title>\n  Sign in to\n your account\u{7}</title>\n</head>\n<body>x y z</body>\n</html>\n", "Sign in to your account "),
+        ("list.yaml", "<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><body>Blocked</body></html>\n", nil),
+        ("list.csv", "<!-- proxy error page -->\n<HTML><BODY>Access denied</BODY></HTML>\n", nil),
+    ]
+
+    @Test("an HTML page given as a list is one error that says what the file is", arguments: pages)
+    func htmlPage(_ page: (name: String, text: String, title: String?)) throws {
+        let file = try TestFiles.write(page.text, name: page.name)
+        #expect { try AllowListLoader.load(files: [file]) } throws: { error in
+            guard let errors = (error as? InputErrors)?.errors, errors.count == 1 else { return false }
+            return errors[0].description == "\(file): this is an HTML page\(page.title.map { " (title \"\($0)\")" } ?? ""), not an allow list: "
+                + "the server answered with a web page (an error or sign-in page) instead of the list; fetch it again or save the list "
+                + "itself (YAML, JSON, CSV or one URL or host name per line)"
+        }
+    }
+
+    @Test("a list that mentions HTML after its first line is still read as a list")
+    func notHTML() throws {
+        let file = try TestFiles.write("# saved from <html> pages\nhttps://a.test/\n", name: "urls.txt")
+        #expect(try AllowListLoader.load(file: file).services.first?.endpoints.count == 1)
+    }
+
     @Test("binary and missing files are refused")
     func unreadable() throws {
         let binary = try TestFiles.write("abc\u{0}def", name: "list.bin")

@@ -73,14 +73,7 @@ struct OptimizeTrafficTests {
 
     static func analyze(_ results: [ProbeResult], routes: [Route], routing: DeviceRouting? = nil, target: ProbeTarget = target()) -> [Conflict] {
         let topology = Topology(routes: routes, deviceRoutes: routing?.deviceRoutes ?? [])
-        let index = ResultIndex(results)
-        var attributions: [String: [String: HopAttribution]] = [:]
-        for result in results {
-            if let attribution = Attributor.attribute(result, topology: topology, index: index) {
-                attributions[result.route, default: [:]][result.url] = attribution
-            }
-        }
-        return ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions)
+        return ConflictAnalyzer(topology: topology, routing: routing, results: Attributor.attributed(results, topology: topology))
             .analyze(targets: [target]).filter { $0.kind == .optimizeNotDirect }
     }
 

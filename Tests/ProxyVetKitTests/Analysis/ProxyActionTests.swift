@@ -82,14 +82,7 @@ struct ProxyActionTests {
 
     static func analyze(_ results: [ProbeResult], routes: [Route], groups: [String: [String]] = [:], routing: DeviceRouting? = nil) -> [Conflict] {
         let topology = Topology(routes: routes, groups: groups, deviceRoutes: routing?.deviceRoutes ?? [])
-        let index = ResultIndex(results)
-        var attributions: [String: [String: HopAttribution]] = [:]
-        for result in results {
-            if let attribution = Attributor.attribute(result, topology: topology, index: index) {
-                attributions[result.route, default: [:]][result.url] = attribution
-            }
-        }
-        return ConflictAnalyzer(topology: topology, routing: routing, results: results, attributions: attributions).analyze(targets: [target])
+        return ConflictAnalyzer(topology: topology, routing: routing, results: Attributor.attributed(results, topology: topology)).analyze(targets: [target])
     }
 
     static let hangs = Case(name: "hangs", verdict: .timeout, connect: 200, expected: .passedOn)

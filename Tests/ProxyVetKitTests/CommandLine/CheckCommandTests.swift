@@ -48,6 +48,52 @@ struct CheckCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output.path), "nothing may be probed or written")
     }
 
+    @Test("an unknown option is reported first, in every subcommand", arguments: [
+        (["check", "--bogus", "x", "LIST"], "Error: Unknown option '--bogus'\n  See 'proxyvet check --help' for more information.\n"),
+        (["check", "LIST", "--drect"], "Error: Unknown option '--drect'. Did you mean '--direct'?\n  See 'proxyvet check --help' for more information.\n"),
+        (["allowlist", "show", "--fetchh", "http://x.test/"],
+         "Error: Unknown option '--fetchh'. Did you mean '--fetch'?\n  See 'proxyvet allowlist show --help' for more information.\n"),
+        (["allowlist", "diff", "--json", "--bogus"], "Error: Unknown option '--bogus'\n  See 'proxyvet allowlist diff --help' for more information.\n"),
+        (["history", "list", "--histroy", "h.sqlite"],
+         "Error: Unknown option '--histroy'. Did you mean '--history'?\n  See 'proxyvet history list --help' for more information.\n"),
+        (["history", "prune", "--keep", "0", "-x"], "Error: Unknown option '-x'\n  See 'proxyvet history prune --help' for more information.\n"),
+        // The value of --check-option may start with a dash: only --bogus is unknown.
+        (["schedule", "install", "--check-option", "--timeout=2", "--bogus"],
+         "Error: Unknown option '--bogus'\n  See 'proxyvet schedule install --help' for more information.\n"),
+    ])
+    func unknownOption(_ arguments: [String], _ message: String) throws {
+        let folder = try TestFiles.temporaryFolder()
+        let list = try Self.urls(folder)
+        let run = try CommandRun.proxyvet(arguments.map { $0 == "LIST" ? list : $0 } + ["--output", folder.appendingPathComponent("out").path],
+                                          timeout: 30)
+        #expect(run.status == 2)
+        #expect(run.stderr == message)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out").path))
+    }
+
+    @Test("with no route, the proxy variables of the environment are named, and how to use them, without their credentials")
+    func proxyVariablesHint() throws {
+        let folder = try TestFiles.temporaryFolder()
+        var environment = ProcessInfo.processInfo.environment.filter { !["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].contains($0.key) }
+        environment["HTTPS_PROXY"] = "http://svc:TopSecret7@proxy1.corp.example:3128"
+        let run = try CommandRun.proxyvet(["check", try Self.urls(folder)], timeout: 30, environment: environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("Name at least one route: --proxy NAME=URL (or --proxy URL)"), "\(run.stderr)")
+        #expect(run.stderr.contains("The environment sets HTTPS_PROXY=http://proxy1.corp.example:3128, which ProxyVet does not read unless told to."))
+        #expect(run.stderr.contains("--proxy http://proxy1.corp.example:3128 --proxy-credentials proxy1.corp.example:3128=FILE"))
+        #expect(!run.stderr.contains("TopSecret7") && !run.stderr.contains("svc"))
+    }
+
+    @Test("an HTML page given as a list is one error line (exit code 2)")
+    func htmlList() throws {
+        let page = try TestFiles.write("<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n<body><p>HTTP Error 503. The service is unavailable.</p></body></html>\n",
+                                       name: "endpoints.json")
+        let run = try CommandRun.proxyvet(["check", page, "--direct"], timeout: 30)
+        #expect(run.status == 2)
+        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(run.stderr.hasPrefix("proxyvet: \(page): this is an HTML page (title \"Service Unavailable\"), not an allow list: "))
+    }
+
     @Test("help documents the exit codes")
     func help() throws {
         let run = try CommandRun.proxyvet(["check", "--help"], timeout: 30)

@@ -107,21 +107,6 @@ struct ConcurrentHistoryTests {
         #expect(try patient.runs().map(\.run).first == id)
         #expect(try patient.runs().count == 2)
     }
-
-    @Test("check exits 3 when the history stays locked past --history-timeout, and still writes its reports")
-    func checkExitsThree() throws {
-        let folder = try TestFiles.temporaryFolder()
-        let history = folder.appendingPathComponent("history.sqlite").path
-        try HistoryStore(path: history).record(SyntheticRuns.report())
-        let list = try TestFiles.write("http://127.0.0.1:9/\n", name: "closed.txt")
-        let holder = try LockHolder(file: history, seconds: 20)
-        defer { holder.stop() }
-        let run = try CommandRun.proxyvet(["check", list, "--direct", "--timeout", "2", "--history", history, "--history-timeout", "0.5",
-                                           "--output", folder.appendingPathComponent("out").path], timeout: 60)
-        #expect(run.status == 3, "\(run.stderr)")
-        #expect(run.stderr.contains("the history database is locked by another run"))
-        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/proxyvet-report.json").path))
-    }
 }
 
 extension FileHandle {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ProxyVetKit
 
-/// `proxyvet history ...` and the history flags of `proxyvet check`, as a user runs them.
+/// `proxyvet history ...` and the history flags of `proxyvet check`, as a user runs them (the run itself: `CheckRunTests`).
 @Suite("History commands")
 struct HistoryCommandTests {
     /// A history with two synthetic runs (the second compared with the first as its baseline).
@@ -80,20 +80,6 @@ struct HistoryCommandTests {
         let noHistory = try CommandRun.proxyvet(["check", list, "--direct", "--baseline", "1"], timeout: 30)
         #expect(noHistory.status == 2)
         #expect(noHistory.stderr.contains("--baseline names a run of the history: give --history FILE too."))
-    }
-
-    @Test("a report folder that cannot be created is exit code 3; the run is still in the history")
-    func unwritableOutput() throws {
-        let file = try Self.history()
-        let list = try TestFiles.write("http://127.0.0.1:9/\n", name: "closed.txt")
-        // A regular file where a folder should be: fails for root too.
-        let blocker = try TestFiles.write("not a folder", name: "blocker")
-        let run = try CommandRun.proxyvet(["check", list, "--direct", "--timeout", "2", "--history", file, "--baseline", "1",
-                                           "--format", "csv", "--output", blocker + "/reports"], timeout: 60)
-        #expect(run.status == 3)
-        #expect(run.stderr.contains("cannot create the output folder"))
-        #expect(run.stdout.contains("Reports: none written"))
-        #expect(try HistoryStore(path: file).runs().count == 3)
     }
 
     @Test("a check with --history prints what changed and puts it in every format")

@@ -116,23 +116,23 @@ struct PushGatewayTests {
         }
     }
 
-    @Test("check --push-gateway pushes the run under the host name; a dead Pushgateway makes the exit code 3")
+    @Test("a check run pushes its metrics under the host name; a dead Pushgateway makes the exit code 3")
     func checkPushes() throws {
         let gateway = try Gateway()
         defer { gateway.stop() }
-        let folder = try TestFiles.temporaryFolder()
-        let list = try TestFiles.write("http://127.0.0.1:9/\n", name: "closed.txt")
-        let run = try CommandRun.proxyvet(["check", list, "--direct", "--timeout", "2", "--quiet", "--push-gateway", gateway.url,
-                                           "--output", folder.appendingPathComponent("a").path], timeout: 60)
-        #expect(run.status == 1, "\(run.stderr)")
+        var check = try CheckRunTests.run(["http://127.0.0.1:9/"], folder: try TestFiles.temporaryFolder())
+        check.pushGateway = gateway.url
+        check.formats = [.json]
+        let pushed = try check.run()
+        #expect(pushed.exitCode == 1, "\(pushed.problems)")
         let metrics = try Self.get(host: Self.host, port: gateway.port, path: "/metrics")
         #expect(metrics.body.contains("proxyvet_probe_success{instance=\"\(ProcessInfo.processInfo.hostName)\",job=\"proxyvet\",required=\"true\",route=\"direct\",url=\"http://127.0.0.1:9/\"} 0"))
         gateway.stop()
-        let failed = try CommandRun.proxyvet(["check", list, "--direct", "--timeout", "2", "--quiet", "--push-gateway", gateway.url,
-                                              "--output", folder.appendingPathComponent("b").path], timeout: 60)
-        #expect(failed.status == 3)
-        #expect(failed.stderr.contains("push to the Pushgateway failed"))
-        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("b/proxyvet-report.json").path))
+        let failed = try check.run()
+        #expect(failed.exitCode == 3)
+        #expect(failed.problems.map(\.step) == [.push])
+        #expect(failed.problems.first?.message.contains("push to the Pushgateway failed") == true)
+        #expect(FileManager.default.fileExists(atPath: failed.written.first ?? "/nonexistent"))
     }
 
     @Test("--push-gateway values", arguments: [

@@ -70,6 +70,67 @@ struct RouteConfigTests {
         #expect(throws: InputError.self) { try config.apply(proxyFlags: [], credentialFlags: ["zzz=\(cred)"], direct: false) }
     }
 
+    @Test("--proxy URL names the route after the proxy's host and port; NAME=URL still names it")
+    func proxyURLAlone() throws {
+        let cred = try TestFiles.write("user:pw\n", name: "c.cred")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cred)
+        var config = RouteConfig()
+        try config.apply(proxyFlags: ["http://Proxy1.corp.example:3128", "edge=http://proxy1.corp.example:3128", "socks5h://gw.corp.example",
+                                      "http://[2001:db8::1]:8080"],
+                         credentialFlags: ["proxy1.corp.example:3128=\(cred)"], direct: false)
+        #expect(config.routes.map(\.name) == ["proxy1.corp.example:3128", "edge", "gw.corp.example:1080", "[2001:db8::1]:8080"])
+        #expect(config.routes[0].proxyURL == "http://proxy1.corp.example:3128")
+        #expect(config.routes[0].credentials?.username == "user")
+        #expect(config.routes[1].credentials == nil)
+        #expect(config.routes[2].kind == .socks5h)
+    }
+
+    @Test("--proxy errors", arguments: [
+        (["http://p.corp.example:3128", "https://P.corp.example:3128"],
+         "--proxy http://p.corp.example:3128 and --proxy https://P.corp.example:3128 both name the route p.corp.example:3128: give each a name (--proxy NAME=URL)"),
+        (["http://u:secret@p.corp.example:3128"],
+         "proxy p.corp.example:3128: credentials in the proxy URL are not accepted; put them in a file (--proxy-credentials p.corp.example:3128=FILE) or the config"),
+        (["p.corp.example:3128"], "--proxy \"p.corp.example:3128\": expected NAME=URL or URL"),
+        (["ftp://u:secret@p.corp.example"], "proxy ftp://p.corp.example: credentials in the proxy URL are not accepted; put them in a file (--proxy-credentials ftp://p.corp.example=FILE) or the config"),
+        (["gopher://p.corp.example"], "proxy gopher://p.corp.example: unsupported proxy scheme \"gopher\" (http, https, socks5h or socks5)"),
+    ])
+    func proxyFlagErrors(_ flags: [String], _ message: String) {
+        var config = RouteConfig()
+        #expect { try config.apply(proxyFlags: flags, credentialFlags: [], direct: false) } throws: { error in
+            "\(error)" == message
+        }
+    }
+
+    @Test("with no route given, the message names the proxy variables that are set and how to use them, never their credentials",
+          arguments: [
+        ([:], nil),
+        (["HTTPS_PROXY": "http://proxy1.corp.example:3128"],
+         "The environment sets HTTPS_PROXY=http://proxy1.corp.example:3128, which ProxyVet does not read unless told to. To check that proxy: --proxy \"$HTTPS_PROXY\"; or a config with environment: true, to route each endpoint as devices that use these variables do."),
+        (["https_proxy": "http://svc:Secret99@proxy1.corp.example:3128", "HTTP_PROXY": "proxy2.corp.example:8080", "http_proxy": " "],
+         "The environment sets https_proxy=http://proxy1.corp.example:3128, HTTP_PROXY=proxy2.corp.example:8080, which ProxyVet does not read unless told to. To check those proxies: --proxy http://proxy1.corp.example:3128 --proxy-credentials proxy1.corp.example:3128=FILE (a file holding user:password: ProxyVet takes no credentials from a URL); --proxy http://proxy2.corp.example:8080; or a config with environment: true, to route each endpoint as devices that use these variables do."),
+        (["HTTPS_PROXY": "http://proxy1.corp.example:3128", "https_proxy": "http://proxy1.corp.example:3128"],
+         "The environment sets HTTPS_PROXY=http://proxy1.corp.example:3128, https_proxy=http://proxy1.corp.example:3128, which ProxyVet does not read unless told to. To check that proxy: --proxy \"$HTTPS_PROXY\"; or a config with environment: true, to route each endpoint as devices that use these variables do."),
+    ] as [([String: String], String?)])
+    func missingRoute(_ environment: [String: String], _ hint: String?) {
+        let message = RouteInput.missingRouteMessage(environment: environment)
+        let lines = message.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Name at least one route: --proxy NAME=URL (or --proxy URL), --config FILE, --direct, --windows-proxy HOST:PORT or --pac FILE|URL.")
+        #expect(lines.dropFirst().first == hint)
+        #expect(!message.contains("Secret99") && !message.contains("svc"))
+    }
+
+    @Test("a route input with nothing that makes a route is refused before anything is read")
+    func noRoutes() throws {
+        let file = try TestFiles.write("version: 1\n", name: "empty.yaml")
+        #expect(RouteInput().isEmpty)
+        #expect(!RouteInput(proxies: ["http://p:3128"]).isEmpty)
+        #expect { try RouteInput(configFile: file).load(environment: [:]) } throws: { error in
+            "\(error)" == "\(file): no routes: the config declares no proxies, no pac: and no windows: setting"
+        }
+        let routes = try RouteInput(configFile: file, proxies: ["http://p.corp.example:3128"], direct: true).load(environment: [:])
+        #expect(routes.allRoutes.map(\.name) == ["p.corp.example:3128", "direct"])
+    }
+
     @Test("a proxy may not be named direct: that name is the route without a proxy")
     func directName() throws {
         var config = RouteConfig()

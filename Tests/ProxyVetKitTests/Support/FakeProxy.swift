@@ -49,6 +49,11 @@ final class FakeProxy: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// The request heads received so far (start line and headers), in order: what a client sent, seen from this side.
+    var requests: [String] { log.withLock { received } }
+    private let log = NSLock()
+    private var received: [String] = []
+
     /// Stops listening and waits (at most 5 s) until the port is closed. Only the accept thread closes the listener:
     /// closing it here raced with a thread not yet in accept(), which then accepted on whatever socket reused the
     /// descriptor number (another test's proxy) and served it with this proxy's behaviour.
@@ -75,6 +80,12 @@ final class FakeProxy: @unchecked Sendable {
     }
 
     private func readRequest(_ fd: Int32) -> String {
+        let request = readHead(fd)
+        log.withLock { received.append(request) }
+        return request
+    }
+
+    private func readHead(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var received = [UInt8]()
         var timeout = timeval(tv_sec: 2, tv_usec: 0)

@@ -106,14 +106,7 @@ struct TLSVersionProbeTests {
 
     static func analyze(_ results: [ProbeResult], routes: [Route]) -> [Conflict] {
         let topology = Topology(routes: routes)
-        let index = ResultIndex(results)
-        var attributions: [String: [String: HopAttribution]] = [:]
-        for result in results {
-            if let attribution = Attributor.attribute(result, topology: topology, index: index) {
-                attributions[result.route, default: [:]][result.url] = attribution
-            }
-        }
-        return ConflictAnalyzer(topology: topology, routing: nil, results: results, attributions: attributions)
+        return ConflictAnalyzer(topology: topology, routing: nil, results: Attributor.attributed(results, topology: topology))
             .analyze(targets: [Self.target]).filter { $0.kind == .tls12Refused }
     }
 
