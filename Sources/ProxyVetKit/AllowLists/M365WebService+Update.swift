@@ -64,7 +64,7 @@ extension M365WebService {
                                           retrieved: formatter.string(from: now),
                                           previous: (previous365, previousIntune))
             if !lists.ignoredKeys.isEmpty {
-                update.remarks.append("The answers hold keys this version of ProxyVet does not know; they were ignored: \(lists.ignoredKeys.joined(separator: ", ")).")
+                update.remarks.append("The answers hold keys this version of ProxyVet does not know; they were ignored: \(lists.ignoredKeys.map { ConsoleSummary.sanitize($0) }.joined(separator: ", ")).")
             }
             for (id, rules) in lists.keptPolicies.sorted(by: { $0.key < $1.key }) where !rules.isEmpty {
                 let described = rules.map { "\($0.tag.rawValue) (\($0.source ?? "no source"))" }.joined(separator: "; ")
@@ -158,7 +158,7 @@ extension M365WebService {
                 }
                 if let diff = file.diff, file.action != .unchanged {
                     lines += diff.text().split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-                        .map { $0.isEmpty ? "" : "  " + M365WebService.printable(String($0), limit: Int.max) }
+                        .map { $0.isEmpty ? "" : "  " + ConsoleSummary.sanitize(String($0)) }
                 }
             }
             if !remarks.isEmpty {

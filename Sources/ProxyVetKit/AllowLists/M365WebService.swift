@@ -169,27 +169,11 @@ extension M365WebService {
         return words.isEmpty ? nil : words.joined(separator: " ")
     }
 
-    /// `text` cut to `limit` characters (with `…`), quotes, backslashes and control characters escaped, so text a
-    /// server chose cannot forge lines or terminal sequences in a message.
+    /// `text` cut to `limit` characters (with `…`), control characters made spaces (the console's rule) and quotes and
+    /// backslashes escaped, so text a server chose can neither forge lines or terminal sequences nor end the quotes.
     static func printable(_ text: String, limit: Int) -> String {
-        var out = ""
-        for (index, scalar) in text.unicodeScalars.enumerated() {
-            if index == limit { return out + "…" }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                    out += String(format: "\\u{%02X}", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
+        let cut = text.unicodeScalars.count > limit ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) + "…" : text
+        return ConsoleSummary.sanitize(cut).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }
 

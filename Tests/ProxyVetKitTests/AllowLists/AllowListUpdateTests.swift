@@ -26,7 +26,9 @@ final class RecordedWebService: @unchecked Sendable {
         server = try FakeProxy(.respond { request in
             let line = String(request.prefix { !$0.isNewline })
             log.lock.withLock { log.lines.append(line) }
-            let target = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            var target = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            // Asked as a proxy (absolute form): the path is what follows the host.
+            if let scheme = target.range(of: "://") { target = String(target[scheme.upperBound...].drop { $0 != "/" }) }
             if target.hasPrefix("/version/Worldwide?") { return answers.version }
             if target.hasPrefix("/endpoints/Worldwide?ServiceAreas=MEM&") { return answers.intune }
             if target.hasPrefix("/endpoints/Worldwide?") { return answers.endpoints }
@@ -283,6 +285,19 @@ struct AllowListUpdateTests {
         #expect(!FileManager.default.fileExists(atPath: other))
     }
 
+    @Test("--fetch-proxy: every request goes through the proxy, for a service name only the proxy resolves")
+    func throughProxy() throws {
+        let (lists, state) = try Self.folders()
+        let proxy = try RecordedWebService(version: "2022072800")
+        let run = try CommandRun.proxyvet(["allowlist", "update", "--service-url", "http://endpoints.proxyvet.invalid", "--fetch-proxy", proxy.url,
+                                           "--lists", lists], timeout: 60, environment: ["XDG_STATE_HOME": state])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(proxy.requests.map { $0.components(separatedBy: "ClientRequestId=")[0] }
+            == ["GET http://endpoints.proxyvet.invalid/version/Worldwide?", "GET http://endpoints.proxyvet.invalid/endpoints/Worldwide?",
+                "GET http://endpoints.proxyvet.invalid/endpoints/Worldwide?ServiceAreas=MEM&"])
+        #expect(try AllowListLoader.load(file: lists + "/microsoft-365.yaml").source?.url == "http://endpoints.proxyvet.invalid/endpoints/Worldwide")
+    }
+
     @Test("names the service supplies are escaped in the printed diff")
     func escapedDiff() throws {
         let (lists, _) = try Self.folders()
@@ -292,17 +307,17 @@ struct AllowListUpdateTests {
         let version = RecordedWebService.json(file: "m365-webservice-version-2022072800.json")
         let service = try RecordedWebService(.init(version: version, endpoints: RecordedWebService.ok(body: hostile, type: "application/json")))
         let printed = try Self.run(service, lists: lists).text()
-        #expect(printed.contains("  + *.gr.global.aa-rt.sharepoint.com  (TCP 80, 443; required; in SharePoint\\u{1B}[2J, endpoint set 39)\n"))
+        #expect(printed.contains("  + *.gr.global.aa-rt.sharepoint.com  (TCP 80, 443; required; in SharePoint [2J, endpoint set 39)\n"))
         #expect(!printed.contains("\u{1B}"))
     }
 
     @Test("what came back, in a few words", arguments: [
         (200, "text/html", "<html><head><title>Sign in &amp; continue</title></head></html>", "an HTML page (title \"Sign in & continue\")"),
         (200, nil, "\n  <!DOCTYPE html><p>no title</p>", "an HTML page without a title"),
-        (200, "text/html", "<title>\u{1B}[31mred\nline</title>", "an HTML page (title \"\\u{1B}[31mred line\")"),
+        (200, "text/html", "<title>\u{1B}[31mred\nline</title>", "an HTML page (title \" [31mred line\")"),
         (200, "application/json", "", "an empty answer"),
         (200, "application/json", "{\"instance\": \"World", "19 bytes of application/json starting \"{\\\"instance\\\": \\\"World\""),
-        (200, nil, "plain\ttext", "10 bytes of data without a content type starting \"plain\\ttext\""),
+        (200, nil, "plain\ttext", "10 bytes of data without a content type starting \"plain text\""),
     ] as [(Int, String?, String, String)])
     func whatCameBack(_ status: Int, _ type: String?, _ body: String, _ expected: String) {
         #expect(M365WebService.whatCameBack(HTTPFetcher.Answer(status: status, contentType: type, body: Data(body.utf8))) == expected)
@@ -402,6 +417,16 @@ struct AllowListUpdateTests {
         #expect(germany.stderr.contains("--instance takes one of Worldwide, USGovDoD, USGovGCCHigh, China, not Germany."))
         let ftp = try CommandRun.proxyvet(["allowlist", "update", "--service-url", "ftp://127.0.0.1/", "--lists", "/nonexistent"], timeout: 30)
         #expect(ftp.stderr.contains("--service-url takes the service's base URL (http(s)://host[:port]), not ftp://127.0.0.1/."))
+        // A previous list that does not load is the user's file to fix: file:line, exit 2, nothing asked.
+        let (lists, state) = try Self.folders()
+        try FileManager.default.createDirectory(atPath: lists, withIntermediateDirectories: true)
+        try Data("version: 1\nname: x\nservices:\n  - name: s\n    endpoints:\n      - host: a.test\n        ports: [99999]\n".utf8)
+            .write(to: URL(fileURLWithPath: lists + "/microsoft-365.yaml"))
+        let service = try RecordedWebService(version: "2022072800")
+        let bad = try Self.update(service, lists: lists, state: state)
+        #expect(bad.status == 2)
+        #expect(bad.stderr == "proxyvet: \(lists)/microsoft-365.yaml:7: port 99999 is out of range (1 to 65535)\n")
+        #expect(service.requests.isEmpty)
         let help = try CommandRun.proxyvet(["allowlist", "update", "--help"], timeout: 30)
         let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(words.contains("OVERVIEW: Rebuild microsoft-365.yaml and intune.yaml from the Microsoft 365 IP Address and URL web service when it publishes a new version, and print what changed."))
