@@ -26,8 +26,9 @@ extension M365WebService {
         let all = try importList(defaultSets, ignoring: ignored)
         let intuneAnswer = try importList(intuneSets, ignoring: ignored)
         func isIntune(_ service: Service) -> Bool { service.endpointSet?.serviceArea == Self.intuneServiceArea }
-        var intuneServices = intuneAnswer.services.filter(isIntune)
-        if intuneServices.isEmpty { intuneServices = all.services.filter(isIntune) }
+        // The MEM sets come with ServiceAreas=MEM; should the default answer ever hold them instead, they are taken from there.
+        let intuneFrom = intuneAnswer.services.contains(where: isIntune) ? intuneAnswer : all
+        let intuneServices = intuneFrom.services.filter(isIntune)
 
         let date = "\(version.prefix(4))-\(version.dropFirst(4).prefix(2))-\(version.dropFirst(6).prefix(2))"
         var kept: [String: [PolicyRule]] = [:]
@@ -54,7 +55,7 @@ extension M365WebService {
                                 notes: Self.listNotes(intune: false), previous: previous.microsoft365)
         let intune = intuneServices.isEmpty ? nil
             : make(id: "intune", name: "Microsoft Intune network endpoints" + (instance == .worldwide ? "" : " (\(instance.rawValue))"),
-                   from: intuneAnswer, services: intuneServices, serviceAreas: Self.intuneServiceArea,
+                   from: intuneFrom, services: intuneServices, serviceAreas: Self.intuneServiceArea,
                    notes: Self.listNotes(intune: true), previous: previous.intune)
         return Lists(microsoft365: microsoft365, intune: intune, ignoredKeys: ignored.sorted(), keptPolicies: kept)
     }

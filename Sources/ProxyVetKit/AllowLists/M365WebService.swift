@@ -217,6 +217,7 @@ extension M365WebService {
             text.count == 36 && UUID(uuidString: text) != nil
         }
 
+        /// A new random GUID, lower-cased as in Microsoft's examples.
         static func fresh() -> String { UUID().uuidString.lowercased() }
     }
 }

@@ -236,6 +236,27 @@ struct AllowListUpdateTests {
         #expect(!list.services.contains { $0.endpointSet?.serviceArea == "Common" })
     }
 
+    @Test("an instance without MEM sets leaves the Intune list as it is; MEM sets found in the default answer are taken from there")
+    func withoutMEM() throws {
+        let (lists, _) = try Self.folders()
+        try FileManager.default.createDirectory(atPath: lists, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestFiles.repositoryRoot.appendingPathComponent("AllowLists/intune.yaml").path, toPath: lists + "/intune.yaml")
+        let before = try FileState(lists + "/intune.yaml")
+        let version = RecordedWebService.json(file: "m365-webservice-version-2022072800.json")
+        let m365 = RecordedWebService.json(file: "m365-webservice-endpoints-2022072800.json")
+        let none = try RecordedWebService(.init(version: version, endpoints: m365, intune: m365))
+        let update = try Self.run(none, lists: lists)
+        #expect(update.files.map(\.action) == [.written, .notPublished])
+        #expect(update.text().contains("\n\(lists)/intune.yaml: left as it is: the Worldwide instance publishes no endpoint sets of service area MEM (Intune).\n"))
+        #expect(try FileState(lists + "/intune.yaml") == before)
+
+        let mem = RecordedWebService.json(file: "m365-webservice-endpoints-mem.json")
+        let other = try Self.folders().lists
+        let inDefault = try RecordedWebService(.init(version: version, endpoints: mem, intune: m365))
+        #expect(try Self.run(inDefault, lists: other).files.map(\.endpointSets) == [3, 16])
+        #expect(try AllowListLoader.load(file: other + "/intune.yaml").services.allSatisfy { $0.endpointSet?.serviceArea == "MEM" })
+    }
+
     @Test("an update keeps the hand-written policies of the bundled Intune list and says so; the bundled Microsoft 365 list's version is honoured")
     func bundledLists() throws {
         let (lists, _) = try Self.folders()
