@@ -11,8 +11,9 @@ public enum M365EndpointSetImporter {
     public static let keys: Set<String> = ["id", "serviceArea", "serviceAreaDisplayName", "urls", "ips", "tcpPorts", "udpPorts",
                                            "expressRoute", "category", "required", "notes"]
 
-    /// Parses the JSON text; problems name the record's line.
-    public static func parse(_ text: String, file: String, hash: String) throws -> AllowList {
+    /// Parses the JSON text; problems name the record's line. `ignoring` names keys to skip instead of refusing: the
+    /// web service may add attributes (its interface versioning allows it), which `allowlist update` reports.
+    public static func parse(_ text: String, file: String, hash: String, ignoring: Set<String> = []) throws -> AllowList {
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
             throw InputError(file: file, "not valid JSON: \((error as NSError).localizedDescription)")
@@ -27,7 +28,7 @@ public enum M365EndpointSetImporter {
         for (index, value) in records.enumerated() {
             let line = index < lines.count ? lines[index] : nil
             do {
-                let set = try endpointSet(value, file: file, line: line)
+                let set = try endpointSet(value, file: file, line: line, ignoring: ignoring)
                 guard seen.insert(set.set.id).inserted else {
                     throw InputError(file: file, line: line, "endpoint set \(set.set.id) appears twice")
                 }
@@ -58,10 +59,10 @@ public enum M365EndpointSetImporter {
         var notes: String?
     }
 
-    private static func endpointSet(_ value: Any, file: String, line: Int?) throws -> Record {
+    private static func endpointSet(_ value: Any, file: String, line: Int?, ignoring: Set<String>) throws -> Record {
         func fail(_ message: String) -> InputError { InputError(file: file, line: line, message) }
         guard let record = value as? [String: Any] else { throw fail("an endpoint set must be an object") }
-        if let unknown = record.keys.sorted().first(where: { !keys.contains($0) }) {
+        if let unknown = record.keys.sorted().first(where: { !keys.contains($0) && !ignoring.contains($0) }) {
             throw fail("unknown key \"\(unknown)\" in an endpoint set (known: \(keys.sorted().joined(separator: ", ")))")
         }
         guard let id = record["id"] as? Int else {

@@ -20,8 +20,27 @@ public struct HTTPFetcher: Sendable {
         self.sizeLimit = sizeLimit; self.timeout = timeout; self.maxRedirects = maxRedirects; self.proxy = proxy
     }
 
+    /// One completed HTTP answer, whatever its status.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var contentType: String?
+        public var body: Data
+    }
+
     /// The body of a 2xx answer; anything else is an InputError naming the URL.
     public func fetch(_ url: String) throws -> Data {
+        let answer = try self.answer(url)
+        guard (200..<300).contains(answer.status) else {
+            var message = "cannot fetch: HTTP status \(answer.status)"
+            if (300..<400).contains(answer.status) { message += " (more than \(maxRedirects) redirects, or a redirect without Location)" }
+            throw InputError(file: url, message)
+        }
+        return answer.body
+    }
+
+    /// Whatever the server answered (status, content type, body), for callers that explain a failed answer
+    /// themselves; no answer at all (or one over the size limit) is an InputError naming the URL.
+    public func answer(_ url: String) throws -> Answer {
         let lowered = url.lowercased()
         guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
             throw InputError(file: url, "cannot fetch: only http:// and https:// URLs")
@@ -35,11 +54,6 @@ public struct HTTPFetcher: Sendable {
             throw InputError(file: url, "the document is too large (over \(sizeLimit >> 20) MiB)")
         }
         guard result.code == CURLE_OK else { throw InputError(file: url, "cannot fetch: \(result.message)") }
-        guard (200..<300).contains(result.status) else {
-            var message = "cannot fetch: HTTP status \(result.status)"
-            if (300..<400).contains(result.status) { message += " (more than \(maxRedirects) redirects, or a redirect without Location)" }
-            throw InputError(file: url, message)
-        }
-        return result.body
+        return Answer(status: result.status, contentType: result.contentType, body: result.body)
     }
 }

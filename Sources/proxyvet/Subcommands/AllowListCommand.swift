@@ -12,7 +12,7 @@ struct AllowListCommand: ParsableCommand {
         .yaml/.yml the ProxyVet format, anything else one URL or host name per line (text starting with [ is taken as web-service JSON). \
         --fetch URL reads a list from an http(s) URL instead of a file.
         """,
-        subcommands: [Show.self, Validate.self, Diff.self, Convert.self]
+        subcommands: [Show.self, Validate.self, Diff.self, Convert.self, Update.self]
     )
 }
 
@@ -190,6 +190,71 @@ extension AllowListCommand {
                 return
             }
             try ReportWriter.writeAtomically(Data(text.utf8), to: URL(fileURLWithPath: output), what: "the converted list")
+        }
+    }
+
+    /// `proxyvet allowlist update`: regenerate the Microsoft 365 and Intune lists from the web service when it publishes
+    /// a new version.
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild microsoft-365.yaml and intune.yaml from the Microsoft 365 IP Address and URL web service when it publishes a new version, and print what changed.",
+            discussion: """
+            Asks the web service's version method first: when the version equals the one the Microsoft 365 list records, nothing is fetched or rewritten. \
+            Otherwise fetches the endpoint sets (and Intune's, service area MEM, with ServiceAreas=MEM), writes both lists (each to a temporary file, then renamed) \
+            and prints the differences from the previous files. Policies, minTLS and expectedIssuers written by hand in the previous files are kept. \
+            Each machine sends one ClientRequestId, kept in $XDG_STATE_HOME/proxyvet (default ~/.local/state/proxyvet), as Microsoft asks.
+            Exit codes: 0 the lists are current (rewritten or not), 2 usage error or a previous list that cannot be read, \
+            3 the web service could not be read (no answer, an error status, an HTML page, not its JSON) or the lists could not be written; nothing is rewritten then.
+            """
+        )
+
+        @Option(name: .long, help: ArgumentHelp("The service instance: Worldwide, USGovDoD, USGovGCCHigh or China.", valueName: "name"))
+        var instance = "Worldwide"
+
+        @Option(name: .customLong("service-url"), help: ArgumentHelp("The web service's base URL (a mirror, or a loopback server in tests).", valueName: "url"))
+        var serviceURL = M365WebService.defaultBase
+
+        @Option(name: .long, help: ArgumentHelp("The folder holding microsoft-365.yaml and intune.yaml (other instances: microsoft-365-usgovdod.yaml ...).", valueName: "dir"))
+        var lists = "AllowLists"
+
+        @Option(name: .customLong("fetch-proxy"), help: ArgumentHelp("Fetch through this proxy (http://host:port); default: direct, ignoring the environment.", valueName: "url"))
+        var fetchProxy: String?
+
+        @Option(name: .customLong("fetch-timeout"), help: "Seconds allowed for each request to the web service.")
+        var fetchTimeout: Double = 30
+
+        @Flag(name: .customLong("dry-run"), help: "Fetch and print what would change, but write nothing.")
+        var dryRun = false
+
+        @Flag(name: .long, help: "Rebuild the lists even when the version is unchanged.")
+        var force = false
+
+        func validate() throws {
+            guard M365WebService.Instance.named(instance) != nil else {
+                throw ValidationError("--instance takes one of \(M365WebService.Instance.allCases.map(\.rawValue).joined(separator: ", ")), not \(instance).")
+            }
+            let lowered = serviceURL.lowercased()
+            guard (lowered.hasPrefix("http://") || lowered.hasPrefix("https://")), !serviceURL.contains("?"), !serviceURL.contains("#"),
+                  URL(string: serviceURL)?.host != nil else {
+                throw ValidationError("--service-url takes the service's base URL (http(s)://host[:port]), not \(serviceURL).")
+            }
+            guard fetchTimeout > 0, fetchTimeout <= 600 else { throw ValidationError("--fetch-timeout must be more than 0 and at most 600 seconds.") }
+        }
+
+        func run() throws {
+            let clientRequestID = M365WebService.ClientRequestID.machine(
+                file: M365WebService.ClientRequestID.file(environment: ProcessInfo.processInfo.environment))
+            if let note = clientRequestID.note { FileHandle.standardError.write(Data("proxyvet: \(note)\n".utf8)) }
+            let service = M365WebService(base: serviceURL, instance: M365WebService.Instance.named(instance) ?? .worldwide,
+                                         clientRequestID: clientRequestID.id,
+                                         fetcher: HTTPFetcher(timeout: fetchTimeout, proxy: fetchProxy))
+            do {
+                let update = try M365WebService.Update.run(service, lists: lists, dryRun: dryRun, force: force)
+                print(update.text(), terminator: "")
+            } catch let error as WebServiceError {
+                FileHandle.standardError.write(Data("proxyvet: \(error); nothing was rewritten.\n".utf8))
+                throw ExitCode(3)
+            }
         }
     }
 }

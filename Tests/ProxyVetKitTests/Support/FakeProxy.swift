@@ -9,6 +9,9 @@ final class FakeProxy: @unchecked Sendable {
     enum Behaviour: Sendable {
         /// Answers every request with these bytes, then closes.
         case reply(String)
+        /// Answers each request with what the function returns for its head (request line and headers), then closes:
+        /// a loopback web server serving recorded answers by path.
+        case respond(@Sendable (String) -> String)
         /// Answers CONNECT with 200, then sends these bytes through the "tunnel" and closes.
         case connectThen(String)
         /// Reads the request, then closes with a TCP reset.
@@ -116,6 +119,8 @@ final class FakeProxy: @unchecked Sendable {
         case let .reply(text):
             _ = readRequest(fd)
             send(fd, text)
+        case let .respond(answer):
+            send(fd, answer(readRequest(fd)))
         case let .connectThen(text):
             _ = readRequest(fd)
             send(fd, "HTTP/1.1 200 Connection established\r\n\r\n")
