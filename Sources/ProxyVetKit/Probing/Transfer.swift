@@ -1,7 +1,7 @@
 import Foundation
 internal import CCurlShim
 
-/// One probe in flight: owns its libcurl easy handle and collects what the callbacks deliver.
+/// One probe in flight: holds its libcurl easy handle (`EasyHandle`, the owner) and collects what the callbacks deliver.
 ///
 /// The callbacks are captureless C functions that find the transfer again through the userdata pointer and only
 /// append bytes; when the body limit is reached they return 0, which makes libcurl stop the transfer
@@ -12,7 +12,9 @@ internal import CCurlShim
 final class Transfer {
     let index: Int
     let job: ProbeJob
-    let handle: UnsafeMutableRawPointer
+    private let easy: EasyHandle
+    /// The easy handle, for the multi handle the engine adds it to and removes it from.
+    var handle: UnsafeMutableRawPointer { easy.handle }
     /// When the transfer started, on a monotonic clock: a step of the wall clock (NTP, a timer that fires at boot)
     /// must not end probes in flight as timeouts.
     let started: ContinuousClock.Instant
@@ -20,8 +22,6 @@ final class Transfer {
     private var headLines: [[String]] = []
     private var body = Data()
     private(set) var stoppedReading = false
-    /// libcurl's detailed message for the failure (CURLOPT_ERRORBUFFER), owned by this transfer.
-    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     /// The chain each TLS handshake of this transfer presented, in the order libcurl started them: an https proxy's
     /// own handshake first, then the target's.
@@ -31,11 +31,11 @@ final class Transfer {
     private let resolve: CurlStringList?
 
     init?(index: Int, job: ProbeJob, settings: ProbeSettings, resolve: CurlStringList? = nil, live: Counter? = nil) {
-        guard Curl.initialized, let handle = curl_easy_init() else { return nil }
+        guard let easy = EasyHandle() else { return nil }
         self.index = index
         self.job = job
         self.resolve = resolve
-        self.handle = handle
+        self.easy = easy
         self.started = ContinuousClock.now
         self.bodyLimit = settings.bodyLimit
         self.live = live
@@ -44,26 +44,17 @@ final class Transfer {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        errorBuffer.deallocate()
         live?.add(-1)
     }
 
     /// The engine's count of transfers alive (each owns an easy handle): a run that ends above zero leaked one.
     private let live: Counter?
 
-    private func set(_ option: CURLoption, _ value: Int) {
-        _ = CCurlShim_easy_setopt_long(handle, option, value)
-    }
-
-    private func set(_ option: CURLoption, _ value: String) {
-        _ = CCurlShim_easy_setopt_string(handle, option, value)
-    }
+    private func set(_ option: CURLoption, _ value: Int) { easy.set(option, value) }
+    private func set(_ option: CURLoption, _ value: String) { easy.set(option, value) }
 
     private func configure(_ settings: ProbeSettings) {
         let userdata = Unmanaged.passUnretained(self).toOpaque()
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         set(CURLOPT_URL, job.url)
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_USERAGENT, settings.userAgent)
@@ -97,12 +88,12 @@ final class Transfer {
         // (7.87+): every handshake rebuilt it from the bundle, ~40 ms of CPU per probe with the system's ~140 CAs.
         // The bundle holds the same anchors as the folder, so the folder is dropped whenever a bundle is in use.
         if settings.caBundle != nil || Curl.defaultCAInfo != nil {
-            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_CAPATH, nil)
+            easy.set(CURLOPT_CAPATH, pointer: nil)
         }
         if job.route.caBundle != nil || Curl.defaultCAInfo != nil {
-            _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_PROXY_CAPATH, nil)
+            easy.set(CURLOPT_PROXY_CAPATH, pointer: nil)
         }
-        if let list = resolve?.list { _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_RESOLVE, list) }
+        if let list = resolve?.list { easy.set(CURLOPT_RESOLVE, sharedList: list) }
         // Verify as a managed device would. The chain the server presents is read inside the same handshake (a verify
         // callback on each SSL_CTX, see PresentedChain), so the issuer of a certificate that fails verification (e.g.
         // an inspecting proxy's CA) is named without a second connection. CURLOPT_CERTINFO is not needed: libcurl
@@ -110,7 +101,7 @@ final class Transfer {
         set(CURLOPT_SSL_VERIFYPEER, job.verify && !job.toProxyItself ? 1 : 0)
         set(CURLOPT_SSL_VERIFYHOST, job.verify && !job.toProxyItself ? 2 : 0)
         _ = CCurlShim_easy_setopt_ssl_ctx_callback(handle, CURLOPT_SSL_CTX_FUNCTION, Transfer.contextCallback)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_SSL_CTX_DATA, userdata)
+        easy.set(CURLOPT_SSL_CTX_DATA, pointer: userdata)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_FOLLOWLOCATION, 0)
         if let version = job.maxTLS {
@@ -123,10 +114,10 @@ final class Transfer {
         // Through a proxy libcurl still opens the tunnel and completes the target's handshake, then stops
         // (https://curl.se/libcurl/c/CURLOPT_CONNECT_ONLY.html).
         if job.handshakeOnly { set(CURLOPT_CONNECT_ONLY, 1) }
-        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, Transfer.headerCallback)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
-        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, Transfer.bodyCallback)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata)
+        easy.set(CURLOPT_HEADERFUNCTION, callback: Transfer.headerCallback)
+        easy.set(CURLOPT_HEADERDATA, pointer: userdata)
+        easy.set(CURLOPT_WRITEFUNCTION, callback: Transfer.bodyCallback)
+        easy.set(CURLOPT_WRITEDATA, pointer: userdata)
     }
 
     /// Most header lines kept per probe; a proxy that sends endless headers cannot grow memory without bound.
@@ -188,17 +179,8 @@ final class Transfer {
 
     // MARK: Reading the result
 
-    private func long(_ info: CURLINFO) -> Int {
-        var value = 0
-        _ = CCurlShim_easy_getinfo_long(handle, info, &value)
-        return value
-    }
-
-    private func seconds(_ info: CURLINFO) -> Double {
-        var value: curl_off_t = 0
-        _ = CCurlShim_easy_getinfo_off_t(handle, info, &value)
-        return Double(value) / 1_000_000
-    }
+    private func long(_ info: CURLINFO) -> Int { easy.long(info) }
+    private func seconds(_ info: CURLINFO) -> Double { easy.seconds(info) }
 
     /// The evidence of a finished transfer; `code` is libcurl's result for it.
     func evidence(code: CURLcode, forcedTimeout: Bool = false) -> ProbeEvidence {
@@ -216,8 +198,7 @@ final class Transfer {
             }
         }
         var curlCode = Int(code.rawValue)
-        let detail = String(cString: errorBuffer)
-        var message = detail.isEmpty ? Curl.message(for: code) : detail
+        var message = easy.message(for: code)
         if code == CURLE_WRITE_ERROR && stoppedReading {
             curlCode = 0
             message = "stopped after the first \(body.count) bytes of the body (enough to judge)"

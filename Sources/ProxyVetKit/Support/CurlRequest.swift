@@ -41,34 +41,23 @@ final class CurlRequest {
         CurlRequest(options)?.run()
     }
 
-    private let handle: UnsafeMutableRawPointer
+    private let easy: EasyHandle
     private let options: Options
-    private var headers: UnsafeMutablePointer<curl_slist>?
-    private let errorBuffer: UnsafeMutablePointer<CChar>
     private var body = Data()
     private var tooLarge = false
 
     private init?(_ options: Options) {
-        guard Curl.initialized, let handle = curl_easy_init() else { return nil }
-        self.handle = handle
+        guard let easy = EasyHandle() else { return nil }
+        self.easy = easy
         self.options = options
-        errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         configure()
     }
 
-    deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headers)
-        errorBuffer.deallocate()
-    }
-
-    private func set(_ option: CURLoption, _ value: Int) { _ = CCurlShim_easy_setopt_long(handle, option, value) }
-    private func set(_ option: CURLoption, _ value: String) { _ = CCurlShim_easy_setopt_string(handle, option, value) }
+    private func set(_ option: CURLoption, _ value: Int) { easy.set(option, value) }
+    private func set(_ option: CURLoption, _ value: String) { easy.set(option, value) }
 
     /// See https://curl.se/libcurl/c/curl_easy_setopt.html.
     private func configure() {
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         set(CURLOPT_URL, options.url)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
@@ -88,14 +77,13 @@ final class CurlRequest {
         if let put = options.put {
             // POSTFIELDSIZE must come before COPYPOSTFIELDS, which copies that many bytes at once; CUSTOMREQUEST
             // turns the upload into a PUT.
-            headers = curl_slist_append(nil, "Content-Type: \(put.contentType)")
-            _ = CCurlShim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+            easy.set(CURLOPT_HTTPHEADER, list: ["Content-Type: \(put.contentType)"])
             set(CURLOPT_CUSTOMREQUEST, "PUT")
             set(CURLOPT_POSTFIELDSIZE, put.body.utf8.count)
             set(CURLOPT_COPYPOSTFIELDS, put.body)
         }
-        _ = CCurlShim_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, CurlRequest.bodyCallback)
-        _ = CCurlShim_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+        easy.set(CURLOPT_WRITEFUNCTION, callback: CurlRequest.bodyCallback)
+        easy.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
     }
 
     /// Captureless: finds the request through the userdata pointer and only appends bytes.
@@ -118,19 +106,9 @@ final class CurlRequest {
     }
 
     private func run() -> Result {
-        let code = curl_easy_perform(handle)
-        var status = 0
-        _ = CCurlShim_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        let detail = String(cString: errorBuffer)
-        return Result(code: code, message: detail.isEmpty ? Curl.message(for: code) : detail, status: status,
-                      redirect: string(CURLINFO_REDIRECT_URL), contentType: string(CURLINFO_CONTENT_TYPE),
+        let code = curl_easy_perform(easy.handle)
+        return Result(code: code, message: easy.message(for: code), status: easy.long(CURLINFO_RESPONSE_CODE),
+                      redirect: easy.string(CURLINFO_REDIRECT_URL), contentType: easy.string(CURLINFO_CONTENT_TYPE),
                       body: body, tooLarge: tooLarge || code == CURLE_FILESIZE_EXCEEDED)
-    }
-
-    /// A string-valued CURLINFO, copied.
-    private func string(_ info: CURLINFO) -> String? {
-        var value: UnsafeMutablePointer<CChar>?
-        guard CCurlShim_easy_getinfo_string(handle, info, &value) == CURLE_OK, let value else { return nil }
-        return String(cString: value)
     }
 }
