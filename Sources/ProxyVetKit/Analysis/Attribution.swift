@@ -29,16 +29,17 @@ public struct ResultIndex: Sendable {
 
 /// Attributes a failing result to the hop that caused it.
 ///
-/// 1. Failures beyond every proxy (origin down, name unknown, origin's certificate) go to the origin when the last
-///    hop on its own shows the same.
+/// 1. Failures beyond every proxy go to the origin: where the classifier decided after the proxies passed the request
+///    on (a proxy's report about the origin, what came through the tunnel, the target's handshake), or where nothing
+///    answered and the last hop on its own shows the same.
 /// 2. An answer that names its generator (Squid's "Generated ... by HOST" footer, a Via pseudonym declared as a
 ///    proxy's `via:` alias) is evidence.
 /// 3. Otherwise later hops probed on their own are compared: the deepest hop that reproduces the verdict decides;
 ///    if no later hop does, the first hop does.
 /// 4. When a later hop cannot be reached from here, the attribution is inferred and says so.
 public enum Attributor {
-    /// Verdicts that describe something beyond the proxies (the origin or its network).
-    static let beyondProxies: Set<Verdict> = [.upstreamUnreachable, .dnsFailure, .tlsFailed, .timeout, .dropped, .protocolError]
+    /// Phases in which the proxies had passed the request on when the verdict was decided.
+    static let passedOnPhases: Set<DecisionPhase> = [.upstreamReported, .tunnelUp, .targetTLS]
 
     public static func attribute(_ result: ProbeResult, topology: Topology, index: ResultIndex) -> HopAttribution? {
         guard result.verdict != .allowed || !result.policyViolations.isEmpty else { return nil }
@@ -64,11 +65,18 @@ public enum Attributor {
         let unreachable = own.filter { $0.result.map { $0.verdict == .proxyUnreachable } ?? true }.map(\.hop)
 
         // 1. Beyond the proxies.
-        if beyondProxies.contains(result.verdict) && result.evidence.proxyError.map({ !isProxyPolicyError($0) }) ?? true
+        // A re-signed session's own handshake is the interceptor's doing; a failure reported or seen after it is not.
+        let passedOn = passedOnPhases.contains(result.phase) && !(result.phase == .targetTLS && result.evidence.intercepted)
+        let silent = result.phase == .beforeAnswer
+        if (passedOn || silent) && result.evidence.proxyError.map({ !isProxyPolicyError($0) }) ?? true
             && result.policyViolations.isEmpty {
-            if later.isEmpty {
+            if later.isEmpty && passedOn {
                 return HopAttribution(hop: "origin", proxy: nil, position: "origin", method: "evidence", confidence: "high",
                                       detail: "the proxy passed the request on; the failure is beyond it: \(result.reason)")
+            }
+            if later.isEmpty {
+                return make(result.route, "inferred", "medium",
+                            "nothing answered: the proxy, or something behind it that it did not report (\(result.reason))")
             }
             if let last = own.last, let lastResult = last.result, sameOutcome(lastResult) {
                 return HopAttribution(hop: "origin", proxy: nil, position: "origin", method: "comparison", confidence: "high",

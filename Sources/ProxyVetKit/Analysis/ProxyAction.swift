@@ -25,39 +25,30 @@ public enum ProxyAction: String, Codable, Sendable, CaseIterable {
     /// failure on a route without a proxy.
     case unknown
 
-    /// The action in a result, from its verdict and evidence; the rule is in the cases' documentation.
+    /// The action in a result, from where the classifier decided it (`DecisionPhase`) and whether the session was
+    /// re-signed; the rule is in the cases' documentation.
     public init(_ result: ProbeResult) {
-        let verdict = result.verdict
-        if verdict == .proxyUnreachable {
-            self = .unreachable
-        } else if Self.refusals.contains(verdict) {
+        switch result.phase {
+        case .beforeAnswer:
+            self = result.verdict == .proxyUnreachable ? .unreachable : .unknown
+        case .refused:
             // A refusal inside an inspected session is a refusal first: allowing the endpoint is the fix that matters.
             self = .refused
-        } else if result.evidence.intercepted || verdict == .tlsIntercepted {
-            self = .intercepted
-        } else if verdict == .allowed {
-            self = .passedOn
-        } else if Self.beyondTheProxy.contains(verdict) {
-            // The tunnel was opened (what failed came through it), or the proxy answered about the origin: an HTTP
-            // proxy's 5xx, or a SOCKS reply saying the origin refused, was unreachable or did not answer in time.
-            let tunnelOpened = result.evidence.connectStatus.map { (200..<300).contains($0) } ?? false
-            let proxyReportsOrigin = verdict != .timeout
-                && (!result.evidence.responses.isEmpty || result.evidence.proxyReply.map(Self.socksOriginFailures.contains) ?? false)
-            self = tunnelOpened || proxyReportsOrigin ? .passedOn : .unknown
-        } else {
-            // dropped, protocol_error: the proxy may have ended it as well as the origin.
-            self = .unknown
+        case .upstreamReported, .tunnelUp, .targetTLS:
+            if result.evidence.intercepted || result.verdict == .tlsIntercepted {
+                self = .intercepted
+            } else if result.phase == .tunnelUp && Self.endedWithoutAnswer.contains(result.verdict) {
+                // Closed or garbled after the tunnel opened: the proxy may have ended it as well as the origin.
+                self = .unknown
+            } else {
+                self = .passedOn
+            }
         }
     }
 
-    /// Verdicts that are a proxy's decision against the endpoint.
-    static let refusals: Set<Verdict> = [.blocked, .blockPage, .authRequired, .authFailed]
-    /// Verdicts that describe the origin when the proxy let the request through first.
-    static let beyondTheProxy: Set<Verdict> = [.timeout, .tlsFailed, .upstreamUnreachable, .dnsFailure]
-    /// SOCKS replies (CURLPX_* numbers, curl/curl.h) that report the origin after the proxy tried it (RFC 1928 section 6):
-    /// connection refused (19), host unreachable (21), network unreachable (22), TTL expired (24). A general failure
-    /// (20) says nothing about whose decision it was.
-    static let socksOriginFailures: Set<Int> = [19, 21, 22, 24]
+    /// After the tunnel opened, these say nothing about who ended the connection (a proxy that ends a tunnel after
+    /// reading the SNI looks like an origin that resets).
+    static let endedWithoutAnswer: Set<Verdict> = [.dropped, .protocolError]
 
     /// True for what the proxy decided against the endpoint: a refusal or an inspection.
     public var isPolicyFailure: Bool { self == .refused || self == .intercepted }

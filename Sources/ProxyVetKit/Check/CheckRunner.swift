@@ -141,6 +141,7 @@ public struct CheckRunner: Sendable {
         return (ProbeResult(route: route.name, url: target.url, host: target.host, port: target.port, services: target.services,
                            requiredBy: target.requiredBy, required: target.required, policy: target.policy,
                            policyProbe: target.policyProbe, verdict: classification.verdict, reason: classification.reason,
+                           phase: classification.phase,
                            confidence: classification.confidence,
                            policyViolations: violations, evidence: ReportedEvidence(evidence, classification),
                            timings: evidence.timings), classification)

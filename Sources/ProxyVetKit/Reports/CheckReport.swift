@@ -118,6 +118,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var policyProbe: Bool
     public var verdict: Verdict
     public var reason: String
+    /// Where in the probe the verdict was decided (`before_answer`, `refused`, `upstream_reported`, `tunnel_up`,
+    /// `target_tls`): what the proxy's action and the attribution read.
+    public var phase: DecisionPhase
     /// How sure the verdict is (`high`, `medium`, `low`); the reason says what it rests on.
     public var confidence: Confidence?
     /// When routes disagree on this URL and this answer is the odd one: what the others got.

@@ -30,6 +30,8 @@ public struct Classification: Codable, Sendable, Equatable {
     public var originUnproven = false
     /// The final answer came inside a TLS session that verified to the origin: it is the origin's by proof.
     public var originProven = false
+    /// Where in the probe the verdict was decided.
+    public var phase: DecisionPhase = .beforeAnswer
 }
 
 /// What the classifier needs to know about the target and route besides the evidence.
@@ -125,6 +127,7 @@ public enum Classifier {
 
         // 1b. Certificate verification failed but no presented chain was recorded: the failure stands, unnamed.
         if let message = e.verifyMessage, e.certificate == nil {
+            base.phase = .targetTLS
             if let verify = e.verifyResult, untrustedIssuer.contains(verify) {
                 base.intercepted = true
                 return verdict(.tlsIntercepted, "the certificate for \(context.host) was not issued by a trusted CA (\(verifyNames[verify] ?? "verify result \(verify)")): the connection is inspected (\(message))")
@@ -172,8 +175,10 @@ public enum Classifier {
             }
         }
 
-        // 3. TLS with the target (through the tunnel, or direct).
+        // 3. TLS with the target (through the tunnel, or direct): decided by the handshake, or, when it stalled or was
+        //    closed, after the tunnel (or the connection) was up.
         if context.scheme == "https" {
+            base.phase = .tunnelUp
             if e.curlCode == sslConnectError || e.curlCode == timedOut, Self.saysTimeout(e.curlMessage), e.timings.tls == 0, e.certificate == nil {
                 return verdict(.timeout, tunnelUp
                     ? "the proxy opened the tunnel but the TLS handshake through it did not finish within the timeout"
@@ -183,16 +188,19 @@ public enum Classifier {
             // (behind an https proxy libcurl 7.88 reports it as SSL_ERROR_SYSCALL).
             if e.curlCode == sslConnectError && e.verifyMessage == nil {
                 let lowered = e.curlMessage.lowercased()
+                base.phase = .targetTLS
                 let stage = tunnelUp ? "after the proxy opened the tunnel" : "with the origin"
                 if lowered.contains("wrong version number") || lowered.contains("packet length too long") || lowered.contains("unknown protocol") {
                     return verdict(.protocolError, "the far end \(stage) answered TLS with something that is not TLS")
                 }
                 if lowered.contains("syscall") || lowered.contains("reset") || lowered.contains("eof") || lowered.contains("closed") {
+                    base.phase = .tunnelUp
                     return verdict(.dropped, "the connection was closed during the TLS handshake \(stage) (\(e.curlMessage))")
                 }
                 return verdict(.tlsFailed, "the TLS handshake \(stage) failed (\(e.curlMessage))")
             }
             if let certificate = e.certificate, let verify = e.verifyResult {
+                base.phase = .targetTLS
                 // A proxy's own page inside the TLS session means a proxy terminated it. The body read belongs to the
                 // final answer, so that is the one recognised, once, here and for the refusal below.
                 let finalRecognised = e.responses.last.flatMap { recognise($0, body: e.bodySnippet, context: context) }
@@ -235,7 +243,8 @@ public enum Classifier {
             }
         }
 
-        // 4. A response to a plain request, or inside the tunnel.
+        // 4. A response to a plain request, or inside the tunnel: a proxy's own (judged below), else what came through.
+        base.phase = tunnelUp || !e.responses.isEmpty ? .tunnelUp : .beforeAnswer
         if let response = e.responses.last {
             if let judged = judgeProxyResponse(response, recognised: recognition(of: response, evidence: e, context: context), evidence: e,
                                                context: context, phase: context.scheme == "https" ? "request" : "request through the proxy", make: verdict) {
@@ -327,6 +336,8 @@ public enum Classifier {
         guard fromProxy else { return nil }
         let tag = squidError(head).map { " (\($0))" } ?? ""
         var result = judgeProxyStatus(head, evidence: e, context: context, phase: phase, tag: tag, recognised: recognised, make: verdict)
+        // The proxy answered for itself: against the endpoint, or about the origin it tried to reach.
+        result.phase = [.upstreamUnreachable, .dnsFailure, .tlsFailed].contains(result.verdict) ? .upstreamReported : .refused
         if let recognised {
             result.answeredBy = recognised.how
             if !recognised.strong && phase != "CONNECT" { result.confidence = min(result.confidence, .medium) }
@@ -421,6 +432,13 @@ public enum Classifier {
             return nil
         }
         result.answeredBy = "the SOCKS proxy's reply (\(e.curlMessage))"
+        // Replies that report the origin after the proxy tried it (RFC 1928 section 6); a general failure says nothing
+        // about whose decision it was, and a name socks5:// failed to resolve here never reached the proxy.
+        switch e.proxyReply {
+        case socksConnectionRefused, socksHostUnreachable, socksNetworkUnreachable, socksTTLExpired: result.phase = .upstreamReported
+        case socksGeneralFailure, socksResolveHost, socksClosed, socksRecvConnect: result.phase = .beforeAnswer
+        default: result.phase = .refused
+        }
         return result
     }
 

@@ -82,6 +82,7 @@ public enum Corroboration {
         }
         if let reference = origin.first {
             result.verdict = fingerprint.status >= 500 ? .upstreamUnreachable : fingerprint.status >= 400 ? .blocked : .blockPage
+            result.phase = fingerprint.status >= 500 ? .upstreamReported : .refused
             result.confidence = .medium
             result.reason = "a proxy on the route answered in the origin's place: this answer (\(fingerprint.summary)) is not the origin's, which over TLS verified to the origin on route \(reference.route) answers \(reference.fingerprint.summary)"
             result.evidence.answeredBy = "someone on the path, not the origin (compared with the origin's voice over verified TLS)"

@@ -83,3 +83,21 @@ public enum Confidence: String, Codable, Sendable, CaseIterable, Comparable {
         allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
     }
 }
+
+/// Where in a probe its verdict was decided: what the proxy's action and the attribution read, instead of verdict names.
+public enum DecisionPhase: String, Codable, Sendable, CaseIterable {
+    /// Nothing answered: the proxy (or, direct, the origin) could not be reached, did not answer, or the connection
+    /// ended before any answer.
+    case beforeAnswer = "before_answer"
+    /// A proxy answered for itself against the endpoint: a refusal, its own page or redirect, an authentication demand,
+    /// a SOCKS refusal (also inside a re-signed session).
+    case refused
+    /// A proxy answered for itself about the origin: it tried to pass the request on and says the origin failed (an
+    /// HTTP proxy's 5xx, a SOCKS reply that the origin refused or was unreachable).
+    case upstreamReported = "upstream_reported"
+    /// The proxy opened the tunnel or forwarded the request (direct: the connection to the origin was up), and what
+    /// decided came through it: the origin's answer, or a timeout or close after that point.
+    case tunnelUp = "tunnel_up"
+    /// The target's TLS handshake decided: verified to the origin, failed, or re-signed by someone on the path.
+    case targetTLS = "target_tls"
+}

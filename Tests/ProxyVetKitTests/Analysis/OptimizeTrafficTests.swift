@@ -54,6 +54,7 @@ struct OptimizeTrafficTests {
             result.verdict = .allowed
         case .intercepted:
             result.verdict = .tlsIntercepted
+            result.phase = .targetTLS
             result.evidence.intercepted = true
             result.evidence.certificate = CertificateEvidence(subject: "CN=outlook.office365.com", issuer: "CN=Corp Inspection CA, O=Corp",
                                                               notBefore: nil, notAfter: nil, subjectAltNames: [], chainIssuers: [])
@@ -63,6 +64,7 @@ struct OptimizeTrafficTests {
             result.evidence.authSchemes = ["Basic"]
         case .blocked:
             result.verdict = .blocked
+            result.phase = .refused
         }
         return result
     }
@@ -181,6 +183,7 @@ struct OptimizeTrafficTests {
     func effectiveRoute() throws {
         var dead = Self.result(ProxyActionTests.route("dead", "192.0.2.9"), .passed)
         dead.verdict = .proxyUnreachable
+        dead.phase = .beforeAnswer
         let found = Self.analyze([dead, Self.result(Self.inspect, .intercepted)],
                                  routes: [ProxyActionTests.route("dead", "192.0.2.9"), Self.inspect],
                                  routing: Self.routing(["dead", "inspect"], answer: "PROXY 192.0.2.9:3128; PROXY 192.0.2.3:3128"))

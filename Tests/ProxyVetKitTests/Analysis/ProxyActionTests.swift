@@ -10,6 +10,8 @@ struct ProxyActionTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
         var verdict: Verdict
+        /// Where the classifier decided it.
+        var phase: DecisionPhase
         /// The proxy's answer to CONNECT; nil for a plain request or no answer.
         var connect: Int? = nil
         /// Response heads after the tunnel or to the plain request.
@@ -23,29 +25,29 @@ struct ProxyActionTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "tunnel and origin answer", verdict: .allowed, connect: 200, responses: [200], expected: .passedOn),
-        Case(name: "tunnel to an origin that hangs", verdict: .timeout, connect: 200, expected: .passedOn),
-        Case(name: "tunnel to an origin with an expired certificate", verdict: .tlsFailed, connect: 200, expected: .passedOn),
-        Case(name: "CONNECT 503: origin down", verdict: .upstreamUnreachable, connect: 503, expected: .passedOn),
-        Case(name: "CONNECT 500: name does not resolve", verdict: .dnsFailure, connect: 500, expected: .passedOn),
-        Case(name: "plain request, proxy's 502", verdict: .upstreamUnreachable, responses: [502], expected: .passedOn),
-        Case(name: "SOCKS: host unreachable", verdict: .upstreamUnreachable, socksReply: 21, expected: .passedOn),
-        Case(name: "SOCKS: general failure", verdict: .upstreamUnreachable, socksReply: 20, expected: .unknown),
-        Case(name: "no answer to CONNECT in time", verdict: .timeout, expected: .unknown),
-        Case(name: "plain request, no answer in time", verdict: .timeout, responses: [], expected: .unknown),
-        Case(name: "direct: connection refused", verdict: .upstreamUnreachable, expected: .unknown),
-        Case(name: "reset after the tunnel opened", verdict: .dropped, connect: 200, expected: .unknown),
-        Case(name: "not HTTP", verdict: .protocolError, expected: .unknown),
-        Case(name: "CONNECT 403", verdict: .blocked, connect: 403, expected: .refused),
-        Case(name: "CONNECT 302 to a block page", verdict: .blockPage, connect: 302, expected: .refused),
-        Case(name: "CONNECT 407", verdict: .authRequired, connect: 407, expected: .refused),
-        Case(name: "CONNECT 407 to credentials", verdict: .authFailed, connect: 407, expected: .refused),
-        Case(name: "403 inside an inspected session", verdict: .blocked, connect: 200, responses: [403], intercepted: true, expected: .refused),
-        Case(name: "re-signed certificate", verdict: .tlsIntercepted, connect: 200, intercepted: true, expected: .intercepted),
-        Case(name: "re-signed, origin down (503 inside)", verdict: .upstreamUnreachable, connect: 200, responses: [503], intercepted: true, expected: .intercepted),
-        Case(name: "re-signed, name unknown (502 inside)", verdict: .dnsFailure, connect: 200, responses: [502], intercepted: true, expected: .intercepted),
-        Case(name: "re-signed, origin hangs", verdict: .timeout, connect: 200, intercepted: true, expected: .intercepted),
-        Case(name: "proxy not reachable", verdict: .proxyUnreachable, expected: .unreachable),
+        Case(name: "tunnel and origin answer", verdict: .allowed, phase: .tunnelUp, connect: 200, responses: [200], expected: .passedOn),
+        Case(name: "tunnel to an origin that hangs", verdict: .timeout, phase: .tunnelUp, connect: 200, expected: .passedOn),
+        Case(name: "tunnel to an origin with an expired certificate", verdict: .tlsFailed, phase: .targetTLS, connect: 200, expected: .passedOn),
+        Case(name: "CONNECT 503: origin down", verdict: .upstreamUnreachable, phase: .upstreamReported, connect: 503, expected: .passedOn),
+        Case(name: "CONNECT 500: name does not resolve", verdict: .dnsFailure, phase: .upstreamReported, connect: 500, expected: .passedOn),
+        Case(name: "plain request, proxy's 502", verdict: .upstreamUnreachable, phase: .upstreamReported, responses: [502], expected: .passedOn),
+        Case(name: "SOCKS: host unreachable", verdict: .upstreamUnreachable, phase: .upstreamReported, socksReply: 21, expected: .passedOn),
+        Case(name: "SOCKS: general failure", verdict: .upstreamUnreachable, phase: .beforeAnswer, socksReply: 20, expected: .unknown),
+        Case(name: "no answer to CONNECT in time", verdict: .timeout, phase: .beforeAnswer, expected: .unknown),
+        Case(name: "plain request, no answer in time", verdict: .timeout, phase: .beforeAnswer, responses: [], expected: .unknown),
+        Case(name: "direct: connection refused", verdict: .upstreamUnreachable, phase: .beforeAnswer, expected: .unknown),
+        Case(name: "reset after the tunnel opened", verdict: .dropped, phase: .tunnelUp, connect: 200, expected: .unknown),
+        Case(name: "not HTTP", verdict: .protocolError, phase: .beforeAnswer, expected: .unknown),
+        Case(name: "CONNECT 403", verdict: .blocked, phase: .refused, connect: 403, expected: .refused),
+        Case(name: "CONNECT 302 to a block page", verdict: .blockPage, phase: .refused, connect: 302, expected: .refused),
+        Case(name: "CONNECT 407", verdict: .authRequired, phase: .refused, connect: 407, expected: .refused),
+        Case(name: "CONNECT 407 to credentials", verdict: .authFailed, phase: .refused, connect: 407, expected: .refused),
+        Case(name: "403 inside an inspected session", verdict: .blocked, phase: .refused, connect: 200, responses: [403], intercepted: true, expected: .refused),
+        Case(name: "re-signed certificate", verdict: .tlsIntercepted, phase: .targetTLS, connect: 200, intercepted: true, expected: .intercepted),
+        Case(name: "re-signed, origin down (503 inside)", verdict: .upstreamUnreachable, phase: .upstreamReported, connect: 200, responses: [503], intercepted: true, expected: .intercepted),
+        Case(name: "re-signed, name unknown (502 inside)", verdict: .dnsFailure, phase: .upstreamReported, connect: 200, responses: [502], intercepted: true, expected: .intercepted),
+        Case(name: "re-signed, origin hangs", verdict: .timeout, phase: .targetTLS, connect: 200, intercepted: true, expected: .intercepted),
+        Case(name: "proxy not reachable", verdict: .proxyUnreachable, phase: .beforeAnswer, expected: .unreachable),
     ]
 
     /// A Squid-like route whose Via pseudonym is `NAME.corp`.
@@ -73,6 +75,7 @@ struct ProxyActionTests {
                                      responses: facts.responses.map { head($0, via: via) })
         var result = CheckRunner.result(route: route, target: target, evidence: evidence)
         result.verdict = facts.verdict
+        result.phase = facts.phase
         result.reason = "synthetic \(facts.name)"
         result.evidence.intercepted = facts.intercepted
         result.evidence.proxyReply = facts.socksReply
@@ -85,11 +88,11 @@ struct ProxyActionTests {
         return ConflictAnalyzer(topology: topology, routing: routing, results: Attributor.attributed(results, topology: topology)).analyze(targets: [target])
     }
 
-    static let hangs = Case(name: "hangs", verdict: .timeout, connect: 200, expected: .passedOn)
-    static let answers = Case(name: "answers", verdict: .allowed, connect: 200, responses: [200], expected: .passedOn)
-    static let refuses = Case(name: "refuses", verdict: .blocked, connect: 403, expected: .refused)
-    static let down = Case(name: "down", verdict: .upstreamUnreachable, connect: 503, expected: .passedOn)
-    static let bumpedDown = Case(name: "bumped, down", verdict: .upstreamUnreachable, connect: 200, responses: [503], intercepted: true,
+    static let hangs = Case(name: "hangs", verdict: .timeout, phase: .tunnelUp, connect: 200, expected: .passedOn)
+    static let answers = Case(name: "answers", verdict: .allowed, phase: .tunnelUp, connect: 200, responses: [200], expected: .passedOn)
+    static let refuses = Case(name: "refuses", verdict: .blocked, phase: .refused, connect: 403, expected: .refused)
+    static let down = Case(name: "down", verdict: .upstreamUnreachable, phase: .upstreamReported, connect: 503, expected: .passedOn)
+    static let bumpedDown = Case(name: "bumped, down", verdict: .upstreamUnreachable, phase: .upstreamReported, connect: 200, responses: [503], intercepted: true,
                                  expected: .intercepted)
 
     @Test("the action a result shows", arguments: cases)
@@ -110,7 +113,7 @@ struct ProxyActionTests {
     }
 
     @Test("no group_disagrees when the members agree on policy and only the origin differs, or a member is down",
-          arguments: [(hangs, answers), (down, answers), (Case(name: "dead", verdict: .proxyUnreachable, expected: .unreachable), refuses)])
+          arguments: [(hangs, answers), (down, answers), (Case(name: "dead", verdict: .proxyUnreachable, phase: .beforeAnswer, expected: .unreachable), refuses)])
     func groupAgrees(_ first: Case, _ second: Case) {
         let found = Self.analyze([Self.result(Self.edge, first), Self.result(Self.edge2, second)],
                                  routes: [Self.edge, Self.edge2], groups: ["pair": ["edge", "edge2"]])

@@ -69,7 +69,7 @@ struct ProxyVoiceTests {
     static func entry(route: String, url: String, head: ResponseHead, body: String = "", unproven: Bool, proven: Bool) -> Corroboration.Entry {
         let components = URLComponents(string: url)!
         let result = ProbeResult(route: route, url: url, host: components.host!, port: components.scheme == "http" ? 80 : 443, services: [], requiredBy: [],
-                                 required: true, policy: [], policyProbe: false, verdict: .allowed, reason: "first look", confidence: unproven ? .low : .high,
+                                 required: true, policy: [], policyProbe: false, verdict: .allowed, reason: "first look", phase: .tunnelUp, confidence: unproven ? .low : .high,
                                  policyViolations: [], evidence: ReportedEvidence(ProbeEvidence(), Classifier.classify(ProbeEvidence(), context: ProbeContext(scheme: "http", host: "h", port: 80, viaProxy: true))),
                                  timings: ProbeTimings())
         return Corroboration.Entry(result: result, evidence: ProbeEvidence(httpStatus: head.status, responses: [head], bodySnippet: body),

@@ -87,6 +87,27 @@ struct LabIntegrationTests {
         #expect(result.verdict == expectation.verdict, "\(result.reason) — curl \(result.evidence.curlCode) \(result.evidence.curlMessage)")
     }
 
+    @Test("the classifier says where it decided, and the proxy's action and the attribution follow from it", arguments: [
+        ("edge", "https://blocked.proxyvet-lab.test/", DecisionPhase.refused, ProxyAction.refused),
+        ("edge", "https://down.proxyvet-lab.test/", .upstreamReported, .passedOn),
+        ("edge", "https://nxdomain.proxyvet-lab.test/", .upstreamReported, .passedOn),
+        ("edge", "https://hang.proxyvet-lab.test/", .tunnelUp, .passedOn),
+        ("edge", "https://reset.proxyvet-lab.test/", .tunnelUp, .unknown),
+        ("edge", "https://expired.proxyvet-lab.test/", .targetTLS, .passedOn),
+        ("edge", "https://allowed.proxyvet-lab.test/", .targetTLS, .passedOn),
+        ("inspect", "https://allowed.proxyvet-lab.test/", .targetTLS, .intercepted),
+        ("auth-none", "https://allowed.proxyvet-lab.test/", .refused, .refused),
+        ("dead", "https://allowed.proxyvet-lab.test/", .beforeAnswer, .unreachable),
+    ])
+    func phases(route: String, url: String, phase: DecisionPhase, action: ProxyAction) throws {
+        let result = try Self.result(route, url)
+        #expect(result.phase == phase, "\(route) \(url): \(result.reason)")
+        #expect(result.proxyAction == action, "\(route) \(url): \(result.reason)")
+        if phase == .upstreamReported || (phase == .tunnelUp && result.verdict != .allowed) {
+            #expect(result.decidedBy?.hop == "origin", "the proxy passed it on: \(result.decidedBy?.detail ?? "-")")
+        }
+    }
+
     @Test("a Squid ACL denial carries Squid's reason")
     func aclReason() throws {
         let result = try Self.result("edge", "https://platform.linkedin.com/")
