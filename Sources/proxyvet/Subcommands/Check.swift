@@ -17,7 +17,7 @@ struct Check: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("Allow lists to check (YAML or one URL/host per line).", valueName: "list"))
+    @Argument(help: ArgumentHelp("Allow lists to check: files (YAML, or one URL/host per line) or installed lists by name (managed-desktop).", valueName: "list"))
     var lists: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("A proxy route, repeatable: NAME=URL with http://, https:// or socks5h:// (no credentials in the URL).", valueName: "name=url"))
