@@ -7,7 +7,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe every endpoint of the allow lists through every route, classify each outcome and write reports.",
         discussion: """
-        Lists are ProxyVet YAML allow lists (see AllowLists/) or plain files with one URL or host name per line.
+        Lists are ProxyVet YAML allow lists (see AllowLists/; installed ones by name, e.g. managed-desktop) or plain files with one URL or host name per line.
         Routes come from --proxy, --config and --direct. Credentials come from files or environment variables, never the command line.
         With --history FILE every run is recorded in SQLite and the reports say what changed since the previous run
         (and since --baseline RUN); --keep N also keeps each run's reports in DIR/archive/; --push-gateway URL pushes the
