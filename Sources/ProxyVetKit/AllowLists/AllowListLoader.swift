@@ -27,6 +27,7 @@ public enum AllowListLoader {
     /// line `version:`) the project's YAML, anything else a plain list; a file without a known extension whose text
     /// starts with `[` is taken as web-service JSON.
     public static func load(file: String) throws -> AllowList {
+        let file = try AllowListLocator().path(for: file)  // a bare name (managed-desktop) is an installed list
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
             throw InputError(file: file, "cannot read the allow list: \((error as NSError).localizedDescription)")

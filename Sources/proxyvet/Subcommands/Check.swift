@@ -7,7 +7,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe every endpoint of the allow lists through every route, classify each outcome and write reports.",
         discussion: """
-        Lists are ProxyVet YAML allow lists (see AllowLists/) or plain files with one URL or host name per line. \
+        Lists are ProxyVet YAML allow lists (see AllowLists/; installed ones by name, e.g. managed-desktop) or plain files with one URL or host name per line. \
         Routes come from --proxy, --config, --direct and --windows-proxy; --proxy URL without a name names the route after \
         the proxy's host and port. Credentials come from files or environment variables, never the command line.
 
@@ -20,7 +20,7 @@ struct Check: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("Allow lists to check (YAML or one URL/host per line).", valueName: "list"))
+    @Argument(help: ArgumentHelp("Allow lists to check: files (YAML, or one URL/host per line) or installed lists by name (managed-desktop).", valueName: "list"))
     var lists: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("A proxy route, repeatable: NAME=URL, or URL alone for a route named HOST:PORT; http://, https:// or socks5h:// (no credentials in the URL).", valueName: "[name=]url"))

@@ -123,6 +123,7 @@ struct Schedule: ParsableCommand {
         }
 
         func run() throws {
+            let lists = try lists.map { try AllowListLocator().path(for: $0) }  // installed lists by name
             for file in lists + [config] where !FileManager.default.isReadableFile(atPath: file) {
                 throw InputError(file: file, "cannot be read; the scheduled check would fail")
             }

@@ -16,12 +16,13 @@ struct CommandRun {
         return bundle.appendingPathComponent("proxyvet")
     }
 
-    /// Runs `proxyvet arguments...`; kills it after `timeout` seconds (then the status is the signal's).
-    static func proxyvet(_ arguments: [String], timeout: Double, environment: [String: String]? = nil) throws -> CommandRun {
+    /// Runs `proxyvet arguments...` (in `folder`, if given); kills it after `timeout` seconds (then the status is the signal's).
+    static func proxyvet(_ arguments: [String], timeout: Double, environment: [String: String]? = nil, in folder: URL? = nil) throws -> CommandRun {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let folder { process.currentDirectoryURL = folder }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
