@@ -32,6 +32,11 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Also probe without a proxy (direct egress).")
     var direct = false
 
+    @OptionGroup var routing: RoutingOptions
+
+    @Flag(name: .long, help: "Print the targets × routes that would be probed, with the PAC's answers, and send nothing (with --format json also write proxyvet-plan.json).")
+    var plan = false
+
     @Option(name: .customLong("windows-proxy"), help: ArgumentHelp("Devices use this proxy as MMD and Intune set it on Windows (replaces the config's windows:, pac:, default: or environment: routing); matched to a configured proxy by host and port.", valueName: "host:port"))
     var windowsProxy: String?
 
@@ -82,9 +87,10 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
-        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil else {
-            throw ValidationError("Name at least one route: --proxy NAME=URL, --config FILE, --direct or --windows-proxy HOST:PORT.")
+        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil || routing.pac != nil else {
+            throw ValidationError("Name at least one route: --proxy NAME=URL, --config FILE, --pac FILE|URL, --direct or --windows-proxy HOST:PORT.")
         }
+        try validatePlanOptions()
         if windowsExceptions != nil, windowsProxy == nil, config == nil {
             throw ValidationError("--windows-exceptions needs the proxy they are exceptions to: give --windows-proxy HOST:PORT or a config with windows:.")
         }
@@ -105,9 +111,11 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        if plan { return try showPlan() }
         var routeConfig = try config.map { try RouteConfig.load(file: $0) } ?? RouteConfig()
         try routeConfig.apply(proxyFlags: proxy, credentialFlags: proxyCredentials, direct: direct)
         try routeConfig.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
+        try routing.apply(to: &routeConfig, configFile: config)
         let routes = routeConfig.allRoutes
         // A PAC file or the Windows proxy setting is a complete route description: their answers are the routes.
         guard !routes.isEmpty || routeConfig.windows != nil || routeConfig.pac != nil else {
