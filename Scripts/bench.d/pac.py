@@ -110,8 +110,10 @@ def main():
             runs.append(measured([PACTESTER, "-p", pac, "-f", url_file, "-c", site], out, limit))
             theirs[site] = pactester_answers(out)
             runs1.append(measured([PACTESTER, "-p", pac, "-f", one_list, "-c", site], os.path.join(args.out, "pactester-1.txt"), limit))
-        samples["pactester"].append(bench.Measured(wall=sum(r.wall for r in runs), cpu=sum(r.cpu for r in runs)))
-        samples["pactester-1"].append(bench.Measured(wall=sum(r.wall for r in runs1), cpu=sum(r.cpu for r in runs1)))
+        samples["pactester"].append(bench.Measured(wall=sum(r.wall for r in runs), cpu=sum(r.cpu for r in runs),
+                                                   machine_busy=statistics.mean(r.machine_busy for r in runs)))
+        samples["pactester-1"].append(bench.Measured(wall=sum(r.wall for r in runs1), cpu=sum(r.cpu for r in runs1),
+                                                     machine_busy=statistics.mean(r.machine_busy for r in runs1)))
         samples["plan"].append(measured([args.proxyvet, "check", args.list, "--pac", pac, "--client-ip", sites[0], "--plan"],
                                         os.path.join(args.out, "plan.txt"), limit))
 
@@ -140,19 +142,22 @@ def main():
     rows = []
     for tool, full, one, calls1 in [("proxyvet route", "proxyvet", "proxyvet-1", len(sites)),
                                     ("pactester", "pactester", "pactester-1", len(sites))]:
-        wall, cpu, cpu1 = med(full, "wall"), med(full, "cpu"), med(one, "cpu")
+        wall, cpu, cpu1, busy = med(full, "wall"), med(full, "cpu"), med(one, "cpu"), med(full, "machine_busy")
         per_call = (cpu - cpu1) / (calls - calls1) * 1000
-        result[tool] = {"wallSeconds": wall, "cpuSeconds": cpu, "oneURLCpuSeconds": cpu1, "perCallCpuMs": per_call}
-        rows.append("| %s (%d URLs × %d sites) | %.2f | %.2f | %.2f | %.1f |" % (tool, len(urls), len(sites), wall, cpu, cpu1, per_call))
-    result["check --plan"] = {"wallSeconds": med("plan", "wall"), "cpuSeconds": med("plan", "cpu")}
-    rows.append("| proxyvet check --plan (%d URLs × 1 site) | %.2f | %.2f | | |" % (len(urls), med("plan", "wall"), med("plan", "cpu")))
+        result[tool] = {"wallSeconds": wall, "cpuSeconds": cpu, "oneURLCpuSeconds": cpu1, "perCallCpuMs": per_call,
+                        "machineBusy": busy}
+        rows.append("| %s (%d URLs × %d sites) | %.2f | %.2f | %.2f | %.1f | %d%% |"
+                    % (tool, len(urls), len(sites), wall, cpu, cpu1, per_call, round(busy * 100)))
+    result["check --plan"] = {"wallSeconds": med("plan", "wall"), "cpuSeconds": med("plan", "cpu"), "machineBusy": med("plan", "machine_busy")}
+    rows.append("| proxyvet check --plan (%d URLs × 1 site) | %.2f | %.2f | | | %d%% |"
+                % (len(urls), med("plan", "wall"), med("plan", "cpu"), round(med("plan", "machine_busy") * 100)))
 
     table = "\n".join([
         "PAC: %s" % shape,
         "List: %s, %d URLs; sites (myIpAddress): %s; %d calls per tool; median of %d runs" % (args.list, len(urls), ", ".join(sites), calls, args.repeat),
         "",
-        "| Tool | Wall s | CPU s | CPU s, one URL | CPU ms per call |",
-        "|---|---:|---:|---:|---:|",
+        "| Tool | Wall s | CPU s | CPU s, one URL | CPU ms per call | Machine busy |",
+        "|---|---:|---:|---:|---:|---:|",
     ] + rows + [
         "",
         "Answers: %d of %d (URL, site) pairs identical%s" % (agree, calls, "" if not differ else "; differences: " + "; ".join(differ[:5])),
