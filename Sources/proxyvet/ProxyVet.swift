@@ -12,7 +12,7 @@ struct ProxyVet: ParsableCommand {
         abstract: "Checks that your proxies let through every URL a managed-desktop service needs, and says which proxy and rule is at fault.",
         discussion: "Exit codes: 0 ready, 1 findings, 2 usage, config or allow-list error, 3 the run could not complete.",
         version: ProxyVetVersion.current,
-        subcommands: [Check.self, AllowListCommand.self, History.self, Schedule.self],
+        subcommands: [Check.self, RouteCommand.self, AllowListCommand.self, History.self, Schedule.self],
         defaultSubcommand: nil
     )
 

@@ -30,8 +30,9 @@ public struct DeviceRouting: Sendable {
     public var deviceRoutes: Set<String> { Set(choices.values.flatMap(\.routes)) }
 
     /// Resolves the device routing for `targets`, matching named proxies to configured routes by host and port.
+    /// A PAC already loaded (`script`) is evaluated instead of loading `config.pac` again, with `config.clientAddress`.
     public static func resolve(config: RouteConfig, targets: [ProbeTarget], routes: [Route],
-                               environment: [String: String]) throws -> DeviceRouting? {
+                               environment: [String: String], script: PACScript? = nil) throws -> DeviceRouting? {
         // The Windows setting first: in the config it stands alone, and --windows-proxy replaces the config's routing.
         if let windows = config.windows {
             var routing = DeviceRouting(source: .windows, choices: [:], extraRoutes: [], windows: windows)
@@ -48,8 +49,8 @@ public struct DeviceRouting: Sendable {
             return routing
         }
         if let pac = config.pac {
-            let script = try PACScript.load(pac)
-            let answers = try script.evaluate(targets.map { (url: $0.url, host: $0.host) })
+            let script = try script ?? PACScript.load(pac)
+            let answers = try script.evaluate(targets.map { (url: $0.url, host: $0.host) }, clientAddress: config.clientAddress)
             var routing = DeviceRouting(source: .pac, pacSource: pac, choices: [:], extraRoutes: [])
             for (target, answer) in zip(targets, answers) {
                 let names = answer.alternatives.map { routing.routeName(for: $0, routes: routes) }

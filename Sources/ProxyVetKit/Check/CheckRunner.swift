@@ -31,21 +31,10 @@ public struct CheckRunner: Sendable {
     /// Throws only for bad input found before probing (a PAC file that cannot be loaded or evaluated).
     public func run(progress: ((Progress) -> Void)? = nil) throws -> CheckReport {
         let started = Date()
-        let plan = TargetPlanner(tenant: tenant).plan(lists)
-        let configured = config.allRoutes
-        let routing = try DeviceRouting.resolve(config: config, targets: plan.targets, routes: configured, environment: environment)
-        let extra = routing?.extraRoutes ?? []
-
-        // Every configured route probes every target; routes only a PAC or the environment named probe the targets sent to them.
-        var pairs: [(route: Route, target: ProbeTarget)] = []
-        for route in configured {
-            for target in plan.targets { pairs.append((route, target)) }
-        }
-        for route in extra {
-            for target in plan.targets where routing?.choices[target.url]?.routes.contains(route.name) == true {
-                pairs.append((route, target))
-            }
-        }
+        // One planning step, shared with `check --plan`: targets, routes, device routing and the pairs to probe.
+        let checkPlan = try CheckPlan(lists: lists, config: config, tenant: tenant, environment: environment)
+        let (plan, configured, routing, extra, pairs) = (checkPlan.targets, checkPlan.configured, checkPlan.routing,
+                                                         checkPlan.extraRoutes, checkPlan.pairs)
         var probeSettings = settings
         probeSettings.resolve += config.resolve
         // Trust files that are not PEM are the user's to fix (exit 2), before anything is sent.

@@ -39,6 +39,8 @@ public struct RouteConfig: Sendable {
     public var groups: [String: [String]] = [:]
     /// Where devices get their PAC file (a path or an http(s) URL).
     public var pac: String?
+    /// What the PAC's `myIpAddress()` returns: the address of the site the check runs for (`--client-ip`).
+    public var clientAddress: ClientAddress = .loopback
     /// The route devices use when there is no PAC.
     public var defaultRoute: String?
     /// Devices use the proxy environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
@@ -256,6 +258,23 @@ public struct RouteConfig: Sendable {
             }
         }
         windows = setting
+    }
+
+    /// Applies `--pac FILE|URL`, which says what `pac:` in a config says; naming a PAC in both places is an error
+    /// naming both, as is a PAC beside the Windows proxy setting (`windows:` or `--windows-proxy`).
+    public mutating func apply(pac source: String?, configFile: String?) throws {
+        guard let source else { return }
+        if let pac {
+            throw InputError(file: configFile, "--pac \(source) and the config's pac: \(pac) both name the PAC file; give one")
+        }
+        if windows != nil {
+            throw InputError(file: configFile, "--pac \(source) and the Windows proxy setting (windows: or --windows-proxy) both say how devices route; give one")
+        }
+        let lowered = source.lowercased()
+        if source.contains("://"), !["http://", "https://", "file://"].contains(where: lowered.hasPrefix) {
+            throw InputError("--pac \(source): a PAC is a file or an http://, https:// or file:// URL")
+        }
+        pac = source
     }
 
     /// Every configured route, direct last when asked for.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The routes a check is given, as the command line names them: a config file, then `--proxy`, `--proxy-credentials`,
-/// `--direct` and the Windows proxy setting applied on top of it.
+/// `--direct`, the Windows proxy setting, `--pac` and `--client-ip` applied on top of it.
 public struct RouteInput: Sendable, Equatable {
     /// A YAML config declaring proxies, chains, groups and device routing.
     public var configFile: String?
@@ -14,15 +14,19 @@ public struct RouteInput: Sendable, Equatable {
     /// `--windows-proxy HOST:PORT` and `--windows-exceptions "…;…"`.
     public var windowsProxy: String?
     public var windowsExceptions: String?
+    /// `--pac FILE|URL`: the PAC devices use (the same as the config's `pac:`, not both).
+    public var pac: String?
+    /// `--client-ip`: what the PAC's `myIpAddress()` returns, the site the check runs for.
+    public var clientAddress: ClientAddress?
 
     public init(configFile: String? = nil, proxies: [String] = [], credentials: [String] = [], direct: Bool = false,
-                windowsProxy: String? = nil, windowsExceptions: String? = nil) {
+                windowsProxy: String? = nil, windowsExceptions: String? = nil, pac: String? = nil, clientAddress: ClientAddress? = nil) {
         self.configFile = configFile; self.proxies = proxies; self.credentials = credentials; self.direct = direct
-        self.windowsProxy = windowsProxy; self.windowsExceptions = windowsExceptions
+        self.windowsProxy = windowsProxy; self.windowsExceptions = windowsExceptions; self.pac = pac; self.clientAddress = clientAddress
     }
 
-    /// True when nothing names a route: no config, no proxy, no direct route and no Windows proxy setting.
-    public var isEmpty: Bool { configFile == nil && proxies.isEmpty && !direct && windowsProxy == nil }
+    /// True when nothing names a route: no config, no proxy, no direct route, no Windows proxy setting and no PAC.
+    public var isEmpty: Bool { configFile == nil && proxies.isEmpty && !direct && windowsProxy == nil && pac == nil }
 
     /// Reads the config (if any) and applies the route flags on top of it. Throws when no route results: a PAC file or the
     /// Windows proxy setting is a complete route description on its own (their answers are the routes).
@@ -31,6 +35,8 @@ public struct RouteInput: Sendable, Equatable {
         var config = try configFile.map { try RouteConfig.load(file: $0, environment: environment) } ?? RouteConfig()
         try config.apply(proxyFlags: proxies, credentialFlags: credentials, direct: direct)
         try config.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
+        try config.apply(pac: pac, configFile: configFile)
+        if let clientAddress { config.clientAddress = clientAddress }
         guard !config.allRoutes.isEmpty || config.windows != nil || config.pac != nil else {
             throw InputError(file: configFile, "no routes: the config declares no proxies, no pac: and no windows: setting")
         }

@@ -35,6 +35,11 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Also probe without a proxy (direct egress).")
     var direct = false
 
+    @OptionGroup var routing: RoutingOptions
+
+    @Flag(name: .long, help: "Print the targets × routes that would be probed, with the PAC's answers, and send nothing (with --format json also write proxyvet-plan.json).")
+    var plan = false
+
     @Option(name: .customLong("windows-proxy"), help: ArgumentHelp("Devices use this proxy as MMD and Intune set it on Windows (replaces the config's windows:, pac:, default: or environment: routing); matched to a configured proxy by host and port.", valueName: "host:port"))
     var windowsProxy: String?
 
@@ -85,9 +90,10 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
-        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil else {
+        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil || routing.pac != nil else {
             throw ValidationError(RouteInput.missingRouteMessage())
         }
+        try validatePlanOptions()
         if windowsExceptions != nil, windowsProxy == nil, config == nil {
             throw ValidationError("--windows-exceptions needs the proxy they are exceptions to: give --windows-proxy HOST:PORT or a config with windows:.")
         }
@@ -108,15 +114,14 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        if plan { return try showPlan() }
         var settings = ProbeSettings()
         settings.concurrency = concurrency
         settings.perProxy = perProxy
         settings.timeout = timeout
         settings.connectTimeout = connectTimeout ?? min(5, timeout)
         settings.caBundle = caBundle
-        var check = CheckRun(lists: lists, routes: RouteInput(configFile: config, proxies: proxy, credentials: proxyCredentials, direct: direct,
-                                                              windowsProxy: windowsProxy, windowsExceptions: windowsExceptions),
-                             settings: settings, tenant: tenant)
+        var check = CheckRun(lists: lists, routes: try routeInput(), settings: settings, tenant: tenant)
         check.historyFile = history
         check.historyTimeout = historyTimeout
         check.baseline = baseline

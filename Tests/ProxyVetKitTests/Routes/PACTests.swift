@@ -9,8 +9,8 @@ import Testing
 /// tests run in declaration order; the endless loop itself runs in a separate proxyvet process; a bounded busy loop covers the
 /// timeout, the fail-fast and the recovery without leaving anything stuck.
 ///
-/// Network safety: the scripts here never call dnsResolve, isResolvable or isInNet on names, myIpAddress is pinned
-/// to 127.0.0.1 by PACScript, and the only fetches go to a server on 127.0.0.1.
+/// Network safety: the scripts here never call dnsResolve, isResolvable or isInNet on names, myIpAddress returns the
+/// client address PACScript is given (127.0.0.1 unless told), and the only fetches go to a server on 127.0.0.1.
 @Suite("PAC", .serialized)
 struct PACTests {
     // MARK: Answers

@@ -18,8 +18,14 @@ struct CommandRun {
 
     /// Runs `proxyvet arguments...` (in `folder`, if given); kills it after `timeout` seconds (then the status is the signal's).
     static func proxyvet(_ arguments: [String], timeout: Double, environment: [String: String]? = nil, in folder: URL? = nil) throws -> CommandRun {
+        try program(binary, arguments, timeout: timeout, environment: environment, in: folder)
+    }
+
+    /// Runs any program, e.g. a reference tool to compare with; kills it after `timeout` seconds.
+    static func program(_ executable: URL, _ arguments: [String], timeout: Double, environment: [String: String]? = nil,
+                        in folder: URL? = nil) throws -> CommandRun {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let folder { process.currentDirectoryURL = folder }

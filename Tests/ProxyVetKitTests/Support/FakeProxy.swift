@@ -57,6 +57,12 @@ final class FakeProxy: @unchecked Sendable {
     private let log = NSLock()
     private var received: [String] = []
 
+    private let countLock = NSLock()
+    private var accepted = 0
+
+    /// Connections accepted so far: what reached this proxy, counted on its side.
+    var connections: Int { countLock.withLock { accepted } }
+
     /// Stops listening and waits (at most 5 s) until the port is closed. Only the accept thread closes the listener:
     /// closing it here raced with a thread not yet in accept(), which then accepted on whatever socket reused the
     /// descriptor number (another test's proxy) and served it with this proxy's behaviour.
@@ -77,6 +83,7 @@ final class FakeProxy: @unchecked Sendable {
         for _ in 0..<100_000 {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
+            countLock.withLock { accepted += 1 }
             let thread = Thread { [self] in serve(client) }
             thread.start()
         }

@@ -111,8 +111,9 @@ public final class PACScript: Sendable {
     /// Evaluates FindProxyForURL(url, host) for each pair, in order. The budget is per call: parsing the file and each
     /// call must finish within `timeout` seconds (a corporate PAC of thousands of rules takes a fraction of a second a
     /// call, hundreds of calls in all); one that does not is an endless loop and is named. Each distinct pair is
-    /// evaluated once.
-    public func evaluate(_ requests: [(url: String, host: String)], timeout: Double = 5) throws -> [PACAnswer] {
+    /// evaluated once. `myIpAddress()` returns `clientAddress` (the site's address; 127.0.0.1 unless given).
+    public func evaluate(_ requests: [(url: String, host: String)], clientAddress: ClientAddress = .loopback,
+                         timeout: Double = 5) throws -> [PACAnswer] {
         guard timeout > 0, timeout.isFinite else { throw InputError("the PAC evaluation timeout must be a positive number of seconds") }
         var distinct: [(url: String, host: String)] = []
         var position: [String: Int] = [:]
@@ -123,11 +124,12 @@ public final class PACScript: Sendable {
             distinct.append(request)
             return distinct.count - 1
         }
-        let answers = try evaluateDistinct(distinct, timeout: timeout)
+        let answers = try evaluateDistinct(distinct, clientAddress: clientAddress, timeout: timeout)
         return slots.map { answers[$0] }
     }
 
-    private func evaluateDistinct(_ requests: [(url: String, host: String)], timeout: Double) throws -> [PACAnswer] {
+    private func evaluateDistinct(_ requests: [(url: String, host: String)], clientAddress: ClientAddress,
+                                  timeout: Double) throws -> [PACAnswer] {
         let calls = try requests.map(Self.call(for:))
         if let stuck = PACEngine.stuckSource() {
             throw InputError(file: source, "cannot evaluate the PAC file: an earlier PAC evaluation (\(stuck)) did not finish and "
@@ -136,7 +138,7 @@ public final class PACScript: Sendable {
         let run = PACRun()
         let deadline = Date(timeIntervalSinceNow: timeout)
         let script = text
-        let thread = Thread { PACEngine.evaluate(script, calls, deadline: deadline, run: run) }
+        let thread = Thread { PACEngine.evaluate(script, calls, clientAddress: clientAddress, deadline: deadline, run: run) }
         thread.name = "ProxyVet PAC evaluation"
         thread.stackSize = 8 << 20
         thread.start()
@@ -243,14 +245,20 @@ private enum PACEngine {
         pacparser_set_error_printer(pacErrorPrinter)
         return true
     }()
-    /// The address myIpAddress() returns, so it never looks anything up. libpacparser's cleanup forgets it, so it is
-    /// set before each init; the C string lives for the whole process because older libpacparsers keep the pointer.
-    nonisolated(unsafe) static let myIP: UnsafeMutablePointer<CChar> = {
-        let bytes = "127.0.0.1".utf8CString
+    /// The addresses myIpAddress() has returned, as C strings, so it never looks anything up. libpacparser's cleanup
+    /// forgets the address, so it is set before each init; each string lives for the whole process because older
+    /// libpacparsers keep the pointer (one per distinct address: a few sites). Touched only under `lock`.
+    nonisolated(unsafe) static var myIPs: [ClientAddress: UnsafeMutablePointer<CChar>] = [:]
+
+    /// The C string for `address`, made once; the caller holds `lock`.
+    static func myIP(_ address: ClientAddress) -> UnsafeMutablePointer<CChar> {
+        if let known = myIPs[address] { return known }
+        let bytes = address.text.utf8CString
         let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
         pointer.initialize(from: Array(bytes), count: bytes.count)
+        myIPs[address] = pointer
         return pointer
-    }()
+    }
 
     /// Guards `stuck`, which callers read while `lock` may be held by a stuck evaluation.
     static let stateLock = NSLock()
@@ -271,7 +279,7 @@ private enum PACEngine {
     }
 
     /// Runs on the evaluation thread: waits for the engine until `deadline`, then evaluates the whole batch.
-    static func evaluate(_ script: String, _ calls: [Call], deadline: Date, run: PACRun) {
+    static func evaluate(_ script: String, _ calls: [Call], clientAddress: ClientAddress, deadline: Date, run: PACRun) {
         guard lock.lock(before: deadline) else {
             run.finish(.busy)
             return
@@ -281,14 +289,14 @@ private enum PACEngine {
             run.finish(.busy)
             return
         }
-        run.finish(evaluateLocked(script, calls, run: run))
+        run.finish(evaluateLocked(script, calls, clientAddress: clientAddress, run: run))
     }
 
     /// init → parse → FindProxyForURL for each call → cleanup; the caller holds `lock`.
-    private static func evaluateLocked(_ script: String, _ calls: [Call], run: PACRun) -> PACRun.Outcome {
+    private static func evaluateLocked(_ script: String, _ calls: [Call], clientAddress: ClientAddress, run: PACRun) -> PACRun.Outcome {
         _ = printerInstalled
         messages = []
-        pacparser_setmyip(myIP)
+        pacparser_setmyip(myIP(clientAddress))
         defer { pacparser_cleanup() }
         guard pacparser_init() == 1 else { return .initFailed(messages) }
         guard pacparser_parse_pac_string(script) == 1 else { return .doesNotParse(messages) }
