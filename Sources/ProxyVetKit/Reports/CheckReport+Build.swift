@@ -18,6 +18,8 @@ extension CheckReport {
         }
         for index in sorted.indices {
             sorted[index].decidesReadiness = used.map { $0[sorted[index].url] == sorted[index].route } ?? topology.decidesReadiness(sorted[index].route)
+            // Milliseconds are what a reader compares; libcurl's microseconds only lengthen every result.
+            sorted[index].timings = sorted[index].timings.inMilliseconds
         }
         var verdicts: [String: Int] = [:]
         for result in sorted { verdicts[result.verdict.rawValue, default: 0] += 1 }
@@ -65,5 +67,13 @@ extension CheckReport {
                              conflictWarnings: conflicts.filter { $0.severity == .warning }.count),
             ready: !deciding.isEmpty && failingTargets.isEmpty && errorConflicts == 0,
             readinessRule: rule)
+    }
+}
+
+private extension ProbeTimings {
+    /// Each phase rounded to the millisecond.
+    var inMilliseconds: ProbeTimings {
+        func rounded(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+        return ProbeTimings(connect: rounded(connect), tls: rounded(tls), firstByte: rounded(firstByte), total: rounded(total))
     }
 }

@@ -1,9 +1,12 @@
 import Foundation
 
-/// The JSON contract of a check (schema in docs/report-schema.md). Everything else renders from this value.
-public struct CheckReport: Codable, Sendable, Equatable {
-    public static let schemaVersion = 2
+/// The JSON contract of a check (schema in docs/report-schema.md). Everything else renders from this value; its JSON
+/// form (`CheckReport+Codable.swift`) stores what results share once.
+public struct CheckReport: Sendable, Equatable {
+    /// The schema version written; reports of versions 1 and 2 are still read.
+    public static let schemaVersion = 3
 
+    /// The schema version the report was written with (a report read from an older file keeps its version).
     public var schemaVersion: Int
     public var tool: ToolInfo
     public var generatedAt: String
@@ -205,7 +208,7 @@ public struct ReportedEvidence: Codable, Sendable, Equatable {
     /// The cipher suite of that session (`TLS_AES_256_GCM_SHA384`).
     public var tlsCipher: String? = nil
 
-    public struct ReportedResponse: Codable, Sendable, Equatable {
+    public struct ReportedResponse: Codable, Sendable, Hashable {
         /// `connect` for answers to CONNECT, `response` otherwise.
         public var phase: String
         public var status: Int

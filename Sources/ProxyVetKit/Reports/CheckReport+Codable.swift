@@ -1,0 +1,43 @@
+import Foundation
+
+/// A report is written as schema 3 (`ReportDocument`: what results share stored once); reports of schemas 1 and 2 (one
+/// object per result, each with its whole evidence) are still read, so an archived report or the last report of a
+/// schedule written before the upgrade opens.
+extension CheckReport: Codable {
+    private enum VersionKey: String, CodingKey { case schemaVersion }
+
+    public init(from decoder: any Decoder) throws {
+        let version = try decoder.container(keyedBy: VersionKey.self).decode(Int.self, forKey: .schemaVersion)
+        self = version >= 3 ? try ReportDocument(from: decoder).report() : try LegacyReport(from: decoder).report
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try ReportDocument(self).encode(to: encoder)
+    }
+}
+
+/// A report of schema 1 or 2: the same top-level keys, with `results` and `conflicts` as flat arrays of whole values.
+private struct LegacyReport: Decodable {
+    var schemaVersion: Int
+    var tool: CheckReport.ToolInfo
+    var generatedAt: String
+    var durationSeconds: Double
+    var lists: [CheckReport.ListInfo]
+    var routes: [CheckReport.RouteInfo]
+    var settings: CheckReport.SettingsInfo
+    var skipped: [SkippedEntry]
+    var calibration: [ProxyVoice]?
+    var devices: DeviceRoutingInfo?
+    var results: [ProbeResult]
+    var conflicts: [Conflict]
+    var summary: CheckReport.Summary
+    var ready: Bool
+    var readinessRule: String
+    var changes: RunChanges?
+
+    var report: CheckReport {
+        CheckReport(schemaVersion: schemaVersion, tool: tool, generatedAt: generatedAt, durationSeconds: durationSeconds, lists: lists,
+                    routes: routes, settings: settings, skipped: skipped, calibration: calibration, devices: devices, results: results,
+                    conflicts: conflicts, summary: summary, ready: ready, readinessRule: readinessRule, changes: changes)
+    }
+}
