@@ -292,26 +292,26 @@ extension ReportDocument {
         return ProbeResult(
             route: record.route, url: target.url, host: target.host, port: target.port, services: target.services ?? [],
             requiredBy: target.requiredBy ?? [], required: target.required ?? false, policy: target.policy ?? [],
-            policyProbe: target.policyProbe ?? false, verdict: record.verdict, reason: try resolve(record.reason, in: reasons, "reasons"),
+            policyProbe: target.policyProbe ?? false, verdict: record.verdict, reason: try Self.entry(record.reason, in: reasons, "reasons"),
             confidence: record.confidence ?? .high, comparison: record.comparison, policyViolations: record.policyViolations ?? [],
-            decidedBy: try record.decidedBy.map { try resolve($0, in: attributions, "attributions") }, pac: record.pac,
+            decidedBy: try record.decidedBy.map { try Self.entry($0, in: attributions, "attributions") }, pac: record.pac,
             evidence: try evidence(record.evidence, certificate: record.certificate),
             timings: ProbeTimings(connect: timings.connect ?? 0, tls: timings.tls ?? 0, firstByte: timings.firstByte ?? 0, total: timings.total ?? 0),
-            tls12: try record.tls12.map { try resolve($0, in: tls12, "tls12") }, decidesReadiness: record.decidesReadiness ?? readiness.decides(route: record.route, url: target.url))
+            tls12: try record.tls12.map { try Self.entry($0, in: tls12, "tls12") }, decidesReadiness: record.decidesReadiness ?? readiness.decides(route: record.route, url: target.url))
     }
 
     /// The evidence under `id` with the certificate under `certificate`.
     func evidence(_ id: String, certificate: String?) throws -> ReportedEvidence {
-        let record = try resolve(id, in: evidence, "evidence")
+        let record = try Self.entry(id, in: evidence, "evidence")
         let leaf = try certificate.map { id -> CertificateEvidence in
-            let record = try resolve(id, in: certificates, "certificates")
+            let record = try Self.entry(id, in: certificates, "certificates")
             return CertificateEvidence(subject: record.subject, issuer: record.issuer, notBefore: record.notBefore, notAfter: record.notAfter,
                                        subjectAltNames: record.subjectAltNames ?? [],
-                                       chainIssuers: try record.chain.map { try resolve($0, in: chains, "chains") } ?? [])
+                                       chainIssuers: try record.chain.map { try Self.entry($0, in: chains, "chains") } ?? [])
         }
         var reported = ReportedEvidence(
             curlCode: record.curlCode, curlMessage: record.curlMessage, connectStatus: record.connectStatus, httpStatus: record.httpStatus,
-            responses: try (record.responses ?? []).map { try resolve($0, in: responses, "responses") }, proxyError: record.proxyError,
+            responses: try (record.responses ?? []).map { try Self.entry($0, in: responses, "responses") }, proxyError: record.proxyError,
             authChallenged: record.authChallenged ?? false, authSchemes: record.authSchemes ?? [], intercepted: record.intercepted ?? false,
             allowedByPolicyOnly: record.allowedByPolicyOnly ?? false, certificate: leaf, verifyResult: record.verifyResult,
             proxyPage: record.proxyPage, generatedBy: record.generatedBy, via: record.via ?? [], answeredBy: record.answeredBy,
@@ -319,6 +319,16 @@ extension ReportDocument {
         reported.tlsVersion = record.tlsVersion
         reported.tlsCipher = record.tlsCipher
         return reported
+    }
+}
+
+extension ReportDocument {
+    /// The entry under `id` in a decoded table; a missing id is a corrupt report, named with the table.
+    static func entry<Value>(_ id: String, in table: [String: Value]?, _ name: String) throws -> Value {
+        guard let value = table?[id] else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(name) has no entry \(id)"))
+        }
+        return value
     }
 }
 

@@ -35,11 +35,3 @@ extension SharedTable where Value: Hashable {
         self.init(prefix: prefix, key: { String($0.hashValue) })
     }
 }
-
-/// Looks an id up in a decoded table; a missing id is a corrupt report, named with the table.
-func resolve<Value>(_ id: String, in table: [String: Value]?, _ name: String) throws -> Value {
-    guard let value = table?[id] else {
-        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(name) has no entry \(id)"))
-    }
-    return value
-}

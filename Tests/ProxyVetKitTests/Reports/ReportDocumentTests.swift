@@ -224,6 +224,17 @@ struct ReportDocumentTests {
         #expect(results.allSatisfy { $0["pac"] == nil && $0["comparison"] == nil && $0["decidedBy"] == nil })
     }
 
+    @Test("an id that is not in its table is a corrupt report, named with the table")
+    func missingID() throws {
+        let text = String(decoding: try JSONReport.render(Self.report(hosts: 2, routes: ["edge"])), as: UTF8.self)
+        let broken = text.replacingOccurrences(of: "\"evidence\":\"e1\"", with: "\"evidence\":\"e99\"")
+        #expect(broken != text)
+        #expect { try JSONReport.decode(Data(broken.utf8)) } throws: { error in
+            guard case DecodingError.dataCorrupted(let context) = error else { return false }
+            return context.debugDescription == "evidence has no entry e99"
+        }
+    }
+
     @Test("a report written with schema 2 still opens; written again it is schema 3 with the same values")
     func schema2() throws {
         let file = TestFiles.repositoryRoot.appendingPathComponent("Tests/ProxyVetKitTests/Fixtures/Reports/schema2-demo-excerpt.json")
