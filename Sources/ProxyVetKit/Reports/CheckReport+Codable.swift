@@ -16,8 +16,8 @@ extension CheckReport: Codable {
     }
 }
 
-/// A report of schema 1 or 2: the same top-level keys, with `results` and `conflicts` as flat arrays of whole values.
-private struct LegacyReport: Decodable {
+/// The top-level keys every schema has, written and read as keys of the report's one JSON object.
+struct ReportHead: Codable, Equatable {
     var schemaVersion: Int
     var tool: CheckReport.ToolInfo
     var generatedAt: String
@@ -28,16 +28,36 @@ private struct LegacyReport: Decodable {
     var skipped: [SkippedEntry]
     var calibration: [ProxyVoice]?
     var devices: DeviceRoutingInfo?
-    var results: [ProbeResult]
-    var conflicts: [Conflict]
     var summary: CheckReport.Summary
     var ready: Bool
     var readinessRule: String
     var changes: RunChanges?
 
-    var report: CheckReport {
+    /// The head of a report.
+    init(_ report: CheckReport) {
+        schemaVersion = report.schemaVersion; tool = report.tool; generatedAt = report.generatedAt
+        durationSeconds = report.durationSeconds; lists = report.lists; routes = report.routes; settings = report.settings
+        skipped = report.skipped; calibration = report.calibration; devices = report.devices; summary = report.summary
+        ready = report.ready; readinessRule = report.readinessRule; changes = report.changes
+    }
+
+    /// The report with these keys and its results and conflicts.
+    func report(results: [ProbeResult], conflicts: [Conflict]) -> CheckReport {
         CheckReport(schemaVersion: schemaVersion, tool: tool, generatedAt: generatedAt, durationSeconds: durationSeconds, lists: lists,
                     routes: routes, settings: settings, skipped: skipped, calibration: calibration, devices: devices, results: results,
                     conflicts: conflicts, summary: summary, ready: ready, readinessRule: readinessRule, changes: changes)
+    }
+}
+
+/// A report of schema 1 or 2: the same head, with `results` and `conflicts` as flat arrays of whole values.
+private struct LegacyReport: Decodable {
+    var report: CheckReport
+
+    private enum CodingKeys: String, CodingKey { case results, conflicts }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        report = try ReportHead(from: decoder).report(results: try container.decode([ProbeResult].self, forKey: .results),
+                                                      conflicts: try container.decode([Conflict].self, forKey: .conflicts))
     }
 }

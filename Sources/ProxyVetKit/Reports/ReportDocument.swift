@@ -5,29 +5,41 @@ import Foundation
 /// certificates, chains, TLS 1.2 probes) stored once in a table under a short id. `CheckReport` encodes as this and
 /// decodes from it, so the report in memory stays typed and every format renders from the same values.
 struct ReportDocument: Codable, Equatable {
-    var schemaVersion: Int
-    var tool: CheckReport.ToolInfo
-    var generatedAt: String
-    var durationSeconds: Double
-    var lists: [CheckReport.ListInfo]
-    var routes: [CheckReport.RouteInfo]
-    var settings: CheckReport.SettingsInfo
-    var skipped: [SkippedEntry]
-    var calibration: [ProxyVoice]?
-    var devices: DeviceRoutingInfo?
+    /// The top-level keys schema 3 shares with schemas 1 and 2.
+    var head: ReportHead
     var targets: [TargetRecord]
     var conflicts: [ConflictGroup]
-    var summary: CheckReport.Summary
-    var ready: Bool
-    var readinessRule: String
-    var changes: RunChanges?
-    var reasons: [String: String]?
-    var attributions: [String: HopAttribution]?
-    var evidence: [String: EvidenceRecord]?
-    var responses: [String: ReportedEvidence.ReportedResponse]?
-    var certificates: [String: CertificateRecord]?
-    var chains: [String: [String]]?
-    var tls12: [String: TLSVersionProbe]?
+    var tables: Tables
+
+    private enum CodingKeys: String, CodingKey { case targets, conflicts }
+
+    /// The head, the targets and conflicts, and the tables are keys of one JSON object.
+    init(from decoder: any Decoder) throws {
+        head = try ReportHead(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        targets = try container.decode([TargetRecord].self, forKey: .targets)
+        conflicts = try container.decode([ConflictGroup].self, forKey: .conflicts)
+        tables = try Tables(from: decoder)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try head.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(targets, forKey: .targets)
+        try container.encode(conflicts, forKey: .conflicts)
+        try tables.encode(to: encoder)
+    }
+
+    /// What results share, each table from id to entry; a table without entries is left out.
+    struct Tables: Codable, Equatable {
+        var reasons: [String: String]?
+        var attributions: [String: HopAttribution]?
+        var evidence: [String: EvidenceRecord]?
+        var responses: [String: ReportedEvidence.ReportedResponse]?
+        var certificates: [String: CertificateRecord]?
+        var chains: [String: [String]]?
+        var tls12: [String: TLSVersionProbe]?
+    }
 
     /// A probed URL, what the lists say about it, and its result on every route that probed it. Absent keys take
     /// their defaults (no services, not required, no policy, not a policy probe).
@@ -136,7 +148,7 @@ struct ReportDocument: Codable, Equatable {
 extension ReportDocument {
     /// The document of a report: targets by URL, ids numbered in the order the targets' results first use them.
     init(_ report: CheckReport) {
-        var tables = Tables(readiness: ReadinessRule(devices: report.devices, routes: report.routes))
+        var tables = Builder(readiness: ReadinessRule(devices: report.devices, routes: report.routes))
         // Results under their target: one record per URL, a second only where a result says otherwise about the URL.
         var groups: [(target: TargetRecord, members: [Int])] = []
         var byURL: [String: [Int]] = [:]
@@ -165,17 +177,17 @@ extension ReportDocument {
             run.append(conflict)
         }
         if !run.isEmpty { conflicts.append(ConflictGroup(run, targets: targets)) }
-        self.init(schemaVersion: CheckReport.schemaVersion, tool: report.tool, generatedAt: report.generatedAt,
-                  durationSeconds: report.durationSeconds, lists: report.lists, routes: report.routes, settings: report.settings,
-                  skipped: report.skipped, calibration: report.calibration, devices: report.devices, targets: targets,
-                  conflicts: conflicts, summary: report.summary, ready: report.ready, readinessRule: report.readinessRule,
-                  changes: report.changes, reasons: tables.reasons.byID, attributions: tables.attributions.byID,
-                  evidence: tables.evidence.byID, responses: tables.responses.byID, certificates: tables.certificates.byID,
-                  chains: tables.chains.byID, tls12: tables.tls12.byID)
+        head = ReportHead(report)
+        head.schemaVersion = CheckReport.schemaVersion
+        self.targets = targets
+        self.conflicts = conflicts
+        self.tables = Tables(reasons: tables.reasons.byID, attributions: tables.attributions.byID, evidence: tables.evidence.byID,
+                             responses: tables.responses.byID, certificates: tables.certificates.byID, chains: tables.chains.byID,
+                             tls12: tables.tls12.byID)
     }
 
     /// The tables a document is built with.
-    struct Tables {
+    struct Builder {
         let readiness: ReadinessRule
         var reasons = SharedTable<String>(prefix: "r")
         var attributions = SharedTable<HopAttribution>(prefix: "a", key: { $0.hop + " " + $0.detail })
@@ -259,8 +271,8 @@ extension ReportDocument.ConflictGroup {
 extension ReportDocument {
     /// The report the document describes, its ids resolved; results in the report's order (routes as listed, then URL).
     func report() throws -> CheckReport {
-        let routeOrder = Dictionary(routes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let readiness = ReadinessRule(devices: devices, routes: routes)
+        let routeOrder = Dictionary(head.routes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let readiness = ReadinessRule(devices: head.devices, routes: head.routes)
         var unordered: [ProbeResult] = []
         for target in targets {
             for record in target.results { unordered.append(try result(record, of: target, readiness: readiness)) }
@@ -280,10 +292,7 @@ extension ReportDocument {
                                 explanation: endpoint.explanation ?? group.explanation, remediation: endpoint.remediation ?? group.remediation)
             }
         }
-        return CheckReport(schemaVersion: schemaVersion, tool: tool, generatedAt: generatedAt, durationSeconds: durationSeconds,
-                           lists: lists, routes: routes, settings: settings, skipped: skipped, calibration: calibration, devices: devices,
-                           results: results, conflicts: conflicts, summary: summary, ready: ready, readinessRule: readinessRule,
-                           changes: changes)
+        return head.report(results: results, conflicts: conflicts)
     }
 
     /// One result with its target's fields and its ids resolved.
@@ -292,26 +301,26 @@ extension ReportDocument {
         return ProbeResult(
             route: record.route, url: target.url, host: target.host, port: target.port, services: target.services ?? [],
             requiredBy: target.requiredBy ?? [], required: target.required ?? false, policy: target.policy ?? [],
-            policyProbe: target.policyProbe ?? false, verdict: record.verdict, reason: try Self.entry(record.reason, in: reasons, "reasons"),
+            policyProbe: target.policyProbe ?? false, verdict: record.verdict, reason: try Self.entry(record.reason, in: tables.reasons, "reasons"),
             confidence: record.confidence ?? .high, comparison: record.comparison, policyViolations: record.policyViolations ?? [],
-            decidedBy: try record.decidedBy.map { try Self.entry($0, in: attributions, "attributions") }, pac: record.pac,
+            decidedBy: try record.decidedBy.map { try Self.entry($0, in: tables.attributions, "attributions") }, pac: record.pac,
             evidence: try evidence(record.evidence, certificate: record.certificate),
             timings: ProbeTimings(connect: timings.connect ?? 0, tls: timings.tls ?? 0, firstByte: timings.firstByte ?? 0, total: timings.total ?? 0),
-            tls12: try record.tls12.map { try Self.entry($0, in: tls12, "tls12") }, decidesReadiness: record.decidesReadiness ?? readiness.decides(route: record.route, url: target.url))
+            tls12: try record.tls12.map { try Self.entry($0, in: tables.tls12, "tls12") }, decidesReadiness: record.decidesReadiness ?? readiness.decides(route: record.route, url: target.url))
     }
 
     /// The evidence under `id` with the certificate under `certificate`.
     func evidence(_ id: String, certificate: String?) throws -> ReportedEvidence {
-        let record = try Self.entry(id, in: evidence, "evidence")
+        let record = try Self.entry(id, in: tables.evidence, "evidence")
         let leaf = try certificate.map { id -> CertificateEvidence in
-            let record = try Self.entry(id, in: certificates, "certificates")
+            let record = try Self.entry(id, in: tables.certificates, "certificates")
             return CertificateEvidence(subject: record.subject, issuer: record.issuer, notBefore: record.notBefore, notAfter: record.notAfter,
                                        subjectAltNames: record.subjectAltNames ?? [],
-                                       chainIssuers: try record.chain.map { try Self.entry($0, in: chains, "chains") } ?? [])
+                                       chainIssuers: try record.chain.map { try Self.entry($0, in: tables.chains, "chains") } ?? [])
         }
         var reported = ReportedEvidence(
             curlCode: record.curlCode, curlMessage: record.curlMessage, connectStatus: record.connectStatus, httpStatus: record.httpStatus,
-            responses: try (record.responses ?? []).map { try Self.entry($0, in: responses, "responses") }, proxyError: record.proxyError,
+            responses: try (record.responses ?? []).map { try Self.entry($0, in: tables.responses, "responses") }, proxyError: record.proxyError,
             authChallenged: record.authChallenged ?? false, authSchemes: record.authSchemes ?? [], intercepted: record.intercepted ?? false,
             allowedByPolicyOnly: record.allowedByPolicyOnly ?? false, certificate: leaf, verifyResult: record.verifyResult,
             proxyPage: record.proxyPage, generatedBy: record.generatedBy, via: record.via ?? [], answeredBy: record.answeredBy,
