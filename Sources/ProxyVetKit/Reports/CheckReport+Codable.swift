@@ -6,11 +6,13 @@ import Foundation
 extension CheckReport: Codable {
     private enum VersionKey: String, CodingKey { case schemaVersion }
 
+    /// Reads a report of schema 1, 2 or 3.
     public init(from decoder: any Decoder) throws {
         let version = try decoder.container(keyedBy: VersionKey.self).decode(Int.self, forKey: .schemaVersion)
         self = version >= 3 ? try ReportDocument(from: decoder).report() : try LegacyReport(from: decoder).report
     }
 
+    /// Writes the report as schema 3.
     public func encode(to encoder: any Encoder) throws {
         try ReportDocument(self).encode(to: encoder)
     }
@@ -55,6 +57,7 @@ private struct LegacyReport: Decodable {
 
     private enum CodingKeys: String, CodingKey { case results, conflicts }
 
+    /// Reads the head and the flat `results` and `conflicts`.
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         report = try ReportHead(from: decoder).report(results: try container.decode([ProbeResult].self, forKey: .results),

@@ -22,6 +22,7 @@ struct ReportDocument: Codable, Equatable {
         tables = try Tables(from: decoder)
     }
 
+    /// Writes the head, the targets and conflicts, and the tables as keys of one object.
     func encode(to encoder: any Encoder) throws {
         try head.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -215,6 +216,7 @@ extension ReportDocument {
                 decidesReadiness: readiness.states(result.decidesReadiness ?? true, route: result.route, url: result.url))
         }
 
+        /// The evidence entry of a result, its answers added to `responses`.
         mutating func record(_ evidence: ReportedEvidence) -> EvidenceRecord {
             EvidenceRecord(
                 curlCode: evidence.curlCode, curlMessage: evidence.curlMessage, connectStatus: evidence.connectStatus,
@@ -228,6 +230,7 @@ extension ReportDocument {
                 tlsCipher: evidence.tlsCipher)
         }
 
+        /// The certificate entry of a result, its chain added to `chains`.
         mutating func record(_ certificate: CertificateEvidence) -> CertificateRecord {
             CertificateRecord(subject: certificate.subject, issuer: certificate.issuer, notBefore: certificate.notBefore,
                               notAfter: certificate.notAfter, subjectAltNames: nonEmpty(certificate.subjectAltNames),
@@ -348,6 +351,7 @@ struct ReadinessRule {
     private let usedRoutes: [String: String]?
     private let hops: Set<String>
 
+    /// The rule of a report with this device routing and these routes.
     init(devices: DeviceRoutingInfo?, routes: [CheckReport.RouteInfo]) {
         usedRoutes = devices.map { devices in
             Dictionary(devices.endpoints.compactMap { entry in entry.usedRoute.map { (entry.url, $0) } }, uniquingKeysWith: { first, _ in first })
