@@ -255,7 +255,8 @@ def curl_outcomes(path):
 def proxyvet_outcomes(report_path):
     with open(report_path) as f:
         report = json.load(f)
-    results = report.get("results", [])
+    # Schema 3 keeps each result under its target; schema 2 had one flat list.
+    results = [r for t in report.get("targets", []) for r in t.get("results", [])] or report.get("results", [])
     verdicts = report.get("summary", {}).get("verdicts", {})
     per_route = {}
     for r in results:

@@ -66,8 +66,9 @@ public enum Attributor {
 
         // 1. Beyond the proxies.
         // A re-signed session's own handshake is the interceptor's doing; a failure reported or seen after it is not.
-        let passedOn = passedOnPhases.contains(result.phase) && !(result.phase == .targetTLS && result.evidence.intercepted)
-        let silent = result.phase == .beforeAnswer
+        let phase = result.phase ?? .beforeAnswer
+        let passedOn = passedOnPhases.contains(phase) && !(phase == .targetTLS && result.evidence.intercepted)
+        let silent = phase == .beforeAnswer
         if (passedOn || silent) && result.evidence.proxyError.map({ !isProxyPolicyError($0) }) ?? true
             && result.policyViolations.isEmpty {
             if later.isEmpty && passedOn {

@@ -28,7 +28,7 @@ public enum ProxyAction: String, Codable, Sendable, CaseIterable {
     /// The action in a result, from where the classifier decided it (`DecisionPhase`) and whether the session was
     /// re-signed; the rule is in the cases' documentation.
     public init(_ result: ProbeResult) {
-        switch result.phase {
+        switch result.phase ?? .beforeAnswer {
         case .beforeAnswer:
             self = result.verdict == .proxyUnreachable ? .unreachable : .unknown
         case .refused:

@@ -1,9 +1,12 @@
 import Foundation
 
-/// The JSON contract of a check (schema in docs/report-schema.md). Everything else renders from this value.
-public struct CheckReport: Codable, Sendable, Equatable {
-    public static let schemaVersion = 2
+/// The JSON contract of a check (schema in docs/report-schema.md). Everything else renders from this value; its JSON
+/// form (`CheckReport+Codable.swift`) stores what results share once.
+public struct CheckReport: Sendable, Equatable {
+    /// The schema version written; reports of versions 1 and 2 are still read.
+    public static let schemaVersion = 3
 
+    /// The schema version the report was written with (a report read from an older file keeps its version).
     public var schemaVersion: Int
     public var tool: ToolInfo
     public var generatedAt: String
@@ -119,8 +122,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var verdict: Verdict
     public var reason: String
     /// Where in the probe the verdict was decided (`before_answer`, `refused`, `upstream_reported`, `tunnel_up`,
-    /// `target_tls`): what the proxy's action and the attribution read.
-    public var phase: DecisionPhase
+    /// `target_tls`): what the proxy's action and the attribution read. Absent in reports written before it was
+    /// recorded (schema 1 and 2); every result of a run has one.
+    public var phase: DecisionPhase?
     /// How sure the verdict is (`high`, `medium`, `low`); the reason says what it rests on.
     public var confidence: Confidence?
     /// When routes disagree on this URL and this answer is the odd one: what the others got.
@@ -208,7 +212,7 @@ public struct ReportedEvidence: Codable, Sendable, Equatable {
     /// The cipher suite of that session (`TLS_AES_256_GCM_SHA384`).
     public var tlsCipher: String? = nil
 
-    public struct ReportedResponse: Codable, Sendable, Equatable {
+    public struct ReportedResponse: Codable, Sendable, Hashable {
         /// `connect` for answers to CONNECT, `response` otherwise.
         public var phase: String
         public var status: Int

@@ -11,13 +11,11 @@ public enum HTMLReport {
     }
 
     static func context(_ report: CheckReport) -> [String: Any] {
-        let routes: [[String: Any]] = report.summary.routes.map { summary in
+        let routes: [[String: Any]] = report.summary.routes.enumerated().map { index, summary in
             let info = report.routes.first { $0.name == summary.route }
-            let results = report.results.filter { $0.route == summary.route }
-            let sorted = results.sorted { lhs, rhs in
-                (lhs.failsRequirement ? 0 : 1, lhs.verdict, lhs.url) < (rhs.failsRequirement ? 0 : 1, rhs.verdict, rhs.url)
-            }
+            let groups = ResultGroup.of(report.results.filter { $0.route == summary.route })
             return [
+                "index": index,
                 "name": summary.route,
                 "proxy": info?.proxy ?? "direct (no proxy)",
                 "credentials": info?.credentialSource.map { "with credentials from \($0)" } ?? "",
@@ -27,7 +25,7 @@ public enum HTMLReport {
                     guard let count = summary.verdicts[verdict.rawValue] else { return nil }
                     return ["verdict": verdict.rawValue, "count": count, "good": verdict == .allowed]
                 },
-                "results": sorted.map(row),
+                "groups": groups.map(\.context),
             ]
         }
         let conflictGroups: [[String: Any]] = ConflictGroups.byHop(report.conflicts).map { group in
@@ -83,7 +81,9 @@ public enum HTMLReport {
             "skipped": report.skipped.map { ["entry": $0.entry, "service": $0.service, "reason": $0.reason] },
             "hasSkipped": !report.skipped.isEmpty,
             "routes": routes,
-            "legend": Verdict.allCases.map { ["verdict": $0.rawValue, "meaning": $0.meaning] },
+            "matrixRoutes": report.summary.routes.enumerated().map { ["index": $0.offset, "name": $0.element.route] },
+            "matrix": Self.matrix(report),
+            "legend": Verdict.allCases.map { ["verdict": $0.rawValue, "code": $0.code, "meaning": $0.meaning] },
         ]
     }
 
@@ -148,45 +148,34 @@ public enum HTMLReport {
          "explanation": conflict.explanation, "evidence": conflict.evidence, "remediation": conflict.remediation]
     }
 
-    static func row(_ result: ProbeResult) -> [String: Any] {
-        let evidence = result.evidence
-        var facts: [[String: String]] = [["name": "libcurl", "value": "\(evidence.curlCode): \(evidence.curlMessage)"]]
-        for response in evidence.responses {
-            let headers = response.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
-            facts.append(["name": response.phase == "connect" ? "CONNECT answer" : "response",
-                          "value": response.statusLine + (headers.isEmpty ? "" : " — " + headers)])
+    /// Endpoints × routes: one row per URL with what its lists say, one cell per route with the verdict's code.
+    /// Every result is a cell; what is not a clean `allowed` has its evidence in the route's section.
+    static func matrix(_ report: CheckReport) -> [[String: Any]] {
+        let routes = report.summary.routes.map(\.route)
+        // With device routing, the route a device uses for each endpoint is outlined (without, every route decides).
+        let devices = report.devices != nil
+        var byURL: [String: [String: ProbeResult]] = [:]
+        var order: [String] = []
+        for result in report.results {
+            if byURL[result.url] == nil { order.append(result.url) }
+            byURL[result.url, default: [:]][result.route] = result
         }
-        if let certificate = evidence.certificate {
-            facts.append(["name": "certificate", "value": "subject \(certificate.subject); issuer \(certificate.issuer); expires \(certificate.notAfter ?? "?")"])
+        return order.sorted().map { url in
+            let results = byURL[url] ?? [:]
+            let target = results.values.first
+            return [
+                "url": url,
+                "required": target?.required == true ? "required" : "optional",
+                "requiredBy": target?.requiredBy.map { "\($0.list) / \($0.service) (\($0.entry))" }.joined(separator: "; ") ?? "",
+                "cells": routes.map { route -> [String: Any] in
+                    guard let result = results[route] else { return ["class": "", "code": ""] }
+                    let mark = result.policyViolations.isEmpty ? (result.confidence == .low ? "?" : "") : "!"
+                    let tone = !result.isClean && result.verdict == .allowed ? "w" : result.verdict == .allowed ? "g" : "b"
+                    return ["class": tone + (result.blocksReadiness ? " x" : devices && result.decidesReadiness == true ? " d" : ""),
+                            "code": result.verdict.code + mark]
+                },
+            ]
         }
-        if let verify = evidence.verifyResult { facts.append(["name": "TLS verify result", "value": String(verify)]) }
-        if let page = evidence.proxyPage { facts.append(["name": "proxy page", "value": page]) }
-        if let answeredBy = evidence.answeredBy { facts.append(["name": "answered by", "value": answeredBy]) }
-        if let confidence = result.confidence { facts.append(["name": "confidence", "value": confidence.rawValue]) }
-        facts.append(["name": "what the proxy did", "value": result.proxyAction.label])
-        if let comparison = result.comparison { facts.append(["name": "other routes", "value": comparison]) }
-        facts.append(["name": "timings", "value": String(format: "connect %.3f s, TLS %.3f s, first byte %.3f s, total %.3f s",
-                                                          result.timings.connect, result.timings.tls, result.timings.firstByte, result.timings.total)])
-        if let decided = result.decidedBy {
-            facts.insert(["name": "decided by", "value": "\(decided.hop) (\(decided.position); \(decided.method), \(decided.confidence) confidence): \(decided.detail)"], at: 0)
-        }
-        if let pac = result.pac { facts.append(["name": "device routing", "value": "\(pac.answer) (alternative \(pac.position))"]) }
-        facts.append(["name": "required by", "value": result.requiredBy.map { "\($0.list) / \($0.service) (\($0.entry))" }.joined(separator: "; ")])
-        return [
-            "url": result.url,
-            "verdict": result.verdict.rawValue,
-            "good": result.verdict == .allowed && result.policyViolations.isEmpty,
-            "required": result.required ? "required" : "optional",
-            "policy": result.policy.map(\.rawValue).joined(separator: ", "),
-            "violations": result.policyViolations.map(\.rawValue).joined(separator: ", "),
-            "policyProbe": result.policyProbe,
-            "services": result.services.joined(separator: ", "),
-            "reason": result.reason,
-            "decidedBy": result.decidedBy.map { "decided by \($0.hop) (\($0.position))" } ?? "",
-            // Evidence on demand for what needs attention; clean results keep the page small (the JSON has everything).
-            "facts": result.verdict == .allowed && result.policyViolations.isEmpty ? [] : facts,
-            "hasFacts": !(result.verdict == .allowed && result.policyViolations.isEmpty),
-        ]
     }
 
     static let template = """
@@ -215,6 +204,11 @@ public enum HTMLReport {
     details summary{cursor:pointer;color:#2d5bd3}
     dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0 0}
     dt{color:#5c6573}dd{margin:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+    details{margin:4px 0}td dl{margin:0}th.t,td.t{white-space:nowrap;font-size:12px;text-align:right}
+    .mx{overflow:auto;max-height:80vh}table.m{width:auto}table.m td,table.m th{padding:1px 3px;font-size:11px;text-align:center}
+    table.m td.url{text-align:left;min-width:260px}table.m th.rn{writing-mode:vertical-rl;transform:rotate(180deg);position:sticky;top:0}
+    table.m th{position:sticky;top:0}table.m .g{background:#e3f4e8;color:#175c2f}table.m .w{background:#fff3d6;color:#7a5200}
+    table.m .b{background:#fde7e5;color:#8c1d18}table.m .d{outline:2px solid #5c6573}table.m .x{outline:2px solid #b3261e}
     </style></head><body><main>
     <div class="banner {{#ready}}ready{{/ready}}{{^ready}}notready{{/ready}}">
     <h1>{{headline}}</h1>
@@ -245,19 +239,27 @@ public enum HTMLReport {
     </table>
     {{#hasSkipped}}<p class="muted">Skipped entries:</p><ul>{{#skipped}}<li><span class="url">{{entry}}</span> ({{service}}): {{reason}}</li>{{/skipped}}</ul>{{/hasSkipped}}
     </section>
+    <section><h2>Endpoints × routes</h2>
+    <p class="muted">One cell per result: the verdict's code (legend at the end); <b>!</b> a policy violation, <b>?</b> low confidence; red outline: keeps the run from being ready; grey outline (with device routing): the route a device uses for the endpoint. Every result that is not a clean <span class="v good">allowed</span> has its evidence in its route's section.</p>
+    <div class="mx"><table class="m"><tr><th>Endpoint</th>{{#matrixRoutes}}<th class="rn"><a href="#route-{{index}}">{{name}}</a></th>{{/matrixRoutes}}</tr>
+    {{#matrix}}<tr><td class="url">{{url}} <span class="muted">{{required}}: {{requiredBy}}</span></td>{{#cells}}<td class="{{class}}">{{code}}</td>{{/cells}}</tr>
+    {{/matrix}}</table></div></section>
     {{#routes}}
-    <section><h2>Route {{name}} <span class="muted">— {{proxy}} {{credentials}}</span></h2>
+    <section id="route-{{index}}"><h2>Route {{name}} <span class="muted">— {{proxy}} {{credentials}}</span></h2>
     <p class="muted">{{calibration}}</p>
     <p class="chips">{{#counts}}<span class="v{{#good}} good{{/good}}">{{verdict}} {{count}}</span>{{/counts}} <span class="muted">{{failing}} required failing</span></p>
-    <table><tr><th>Verdict</th><th>URL</th><th>Services</th><th>Why</th></tr>
-    {{#results}}<tr><td><span class="v{{#good}} good{{/good}}">{{verdict}}</span></td>
-    <td class="url">{{url}}<br><span class="muted">{{required}}{{#policyProbe}}, policy probe{{/policyProbe}}</span> <span class="muted">{{policy}}</span> <span class="viol">{{violations}}</span></td>
-    <td>{{services}}</td>
-    <td>{{reason}} <span class="muted">{{decidedBy}}</span>{{#hasFacts}}<details><summary>evidence</summary><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></details>{{/hasFacts}}</td></tr>
-    {{/results}}</table></section>
+    {{#groups}}<details{{#open}} open{{/open}}><summary><span class="v{{#good}} good{{/good}}">{{verdict}}</span> ×{{count}} {{#hasFailing}}<span class="viol">{{failing}} required failing</span> {{/hasFailing}}{{headline}}</summary>
+    <dl>{{#shared}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/shared}}</dl>
+    {{#hasRows}}<table><tr><th>URL</th><th>Its own evidence</th><th class="t">connect / TLS / first byte / total (s)</th></tr>
+    {{#rows}}<tr><td class="url">{{url}}<br><span class="muted">{{required}}{{#policyProbe}}, policy probe{{/policyProbe}}{{#policy}} {{.}}{{/policy}}</span>{{#violations}} <span class="viol">{{.}}</span>{{/violations}}</td><td><dl>{{#facts}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/facts}}</dl></td><td class="t">{{timings}}</td></tr>
+    {{/rows}}</table>{{/hasRows}}
+    {{#hasURLs}}<p class="url muted">{{urls}}</p>{{/hasURLs}}{{#isRest}}<p class="muted">The endpoints: every other <span class="v good">ok</span> cell of this route's column in the matrix.</p>{{/isRest}}
+    {{#good}}<p class="muted">What differs per endpoint (certificate subject, timings) is in the JSON report.</p>{{/good}}
+    </details>
+    {{/groups}}</section>
     {{/routes}}
     <section><h2>Environment</h2><dl>{{#environment}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/environment}}</dl></section>
-    <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{meaning}}</td></tr>{{/legend}}</table></section>
+    <section><h2>Verdicts</h2><table>{{#legend}}<tr><td><span class="v">{{verdict}}</span></td><td>{{code}}</td><td>{{meaning}}</td></tr>{{/legend}}</table></section>
     </main></body></html>
 
     """

@@ -71,45 +71,58 @@ public enum ReportWriter {
     }
 }
 
-/// The JSON report: sorted keys and stable order, so two runs diff cleanly.
+/// The JSON report: sorted keys and stable order, so two runs diff cleanly; no indentation, but one line per
+/// top-level key and per element of a top-level array or table (a target with its results, a conflict group, an
+/// evidence record), so a diff shows which ones changed.
 public enum JSONReport {
-    /// The same bytes as encoding the whole report at once, but the results (most of a big report: ~2.7 KB each
-    /// with their evidence) are encoded one at a time and spliced in, so the encoder never holds the whole tree:
-    /// at 10,000 probes the peak memory of a run was the encoding, not the probing.
+    /// The report as schema 3 JSON (`ReportDocument`), laid out a line per element.
     public static func render(_ report: CheckReport) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var shell = report
-        shell.results = []
-        var data = try encoder.encode(shell)
-        if !report.results.isEmpty {
-            // Top-level keys are indented by two spaces; `results` is an array of objects one level deeper.
-            let open = Data("\n  \"results\" : [".utf8)
-            guard let key = data.range(of: open),
-                  let close = data[key.upperBound...].firstIndex(of: UInt8(ascii: "]")) else {
-                var whole = try encoder.encode(report)
-                whole.append(0x0A)
-                return whole
-            }
-            var results = Data("\n".utf8)
-            for (index, result) in report.results.enumerated() {
-                let element = try encoder.encode(result)
-                // Re-indent the element's lines by the four spaces of its depth (the encoder leaves blank lines,
-                // inside empty arrays, without indentation).
-                for (number, line) in element.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-                    if number > 0 { results.append(0x0A) }
-                    if !line.isEmpty { results.append(contentsOf: [0x20, 0x20, 0x20, 0x20]) }
-                    results.append(contentsOf: line)
-                }
-                results.append(contentsOf: Array((index + 1 < report.results.count ? ",\n" : "\n").utf8))
-            }
-            results.append(contentsOf: [0x20, 0x20])
-            data.replaceSubrange(key.upperBound..<close, with: results)
-        }
-        data.append(0x0A)
-        return data
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return lines(try encoder.encode(report))
     }
 
+    /// Compact JSON with a line break after the opening and each comma of the top-level object and of the arrays and
+    /// objects directly in it, and before their closing brackets (empty ones stay `[]`). Strings are copied as they are.
+    static func lines(_ compact: Data) -> Data {
+        var out = Data(capacity: compact.count + compact.count / 64)
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var previous: UInt8 = 0
+        let bytes = [UInt8](compact)
+        for (index, byte) in bytes.enumerated() {
+            defer { previous = byte }
+            if inString {
+                out.append(byte)
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                out.append(byte)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                out.append(byte)
+                let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+                if depth <= 2 && next != UInt8(ascii: "}") && next != UInt8(ascii: "]") { out.append(0x0A) }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth <= 2 && previous != UInt8(ascii: "{") && previous != UInt8(ascii: "[") { out.append(0x0A) }
+                depth -= 1
+                out.append(byte)
+            case UInt8(ascii: ","):
+                out.append(byte)
+                if depth <= 2 { out.append(0x0A) }
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(0x0A)
+        return out
+    }
+
+    /// Reads a report of schema 1, 2 or 3.
     public static func decode(_ data: Data) throws -> CheckReport {
         try JSONDecoder().decode(CheckReport.self, from: data)
     }

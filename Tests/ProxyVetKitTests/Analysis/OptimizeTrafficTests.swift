@@ -215,7 +215,7 @@ struct OptimizeTrafficTests {
         #expect(markdown.contains("0 error conflicts, 1 warnings."))
         #expect(markdown.contains("### Conflicts by the proxy that must change (0 errors, 1 warnings)"))
         let json = try #require(String(data: try JSONReport.render(report), encoding: .utf8))
-        #expect(json.contains("\"conflictWarnings\" : 1"))
+        #expect(json.contains("\"conflictWarnings\":1"))
     }
 
     @Test("a report written before warnings were counted still decodes, and counts its non-error conflicts")

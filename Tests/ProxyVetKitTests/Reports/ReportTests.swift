@@ -57,24 +57,30 @@ struct ReportTests {
         #expect(!ConsoleSummary.render(report).contains("\u{7}"))
     }
 
-    @Test("JSON streamed result by result is byte for byte the encoding of the whole report")
-    func jsonStreamedEqualsWhole() throws {
+    @Test("JSON: one line per top-level key and per element of a top-level array or table, the same JSON as the encoding")
+    func jsonLines() throws {
         var report = Self.sampleReport()
-        // Several results, one with a newline and quotes in its evidence, so the splice and re-indenting are exercised.
+        // Structural characters and escapes inside strings must not move a line break.
         var odd = report.results[0]
-        odd.evidence.curlMessage = "line one\nline \"two\"\n  ]\n"
-        report.results += [odd, report.results[0]]
+        odd.route = "odd"
+        odd.evidence.curlMessage = "line one\nline \"two\" {[,]} \\ end"
+        report.results.append(odd)
+        let data = try JSONReport.render(report)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        for candidate in [report, Self.sampleReport(), { var empty = report; empty.results = []; return empty }()] {
-            var whole = try encoder.encode(candidate)
-            whole.append(0x0A)
-            let streamed = try JSONReport.render(candidate)
-            #expect(streamed == whole, "\(candidate.results.count) results")
-        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let compact = try encoder.encode(report)
+        #expect(data.filter { $0 != 0x0A } == compact, "line breaks are the only difference")
+        let text = try #require(String(data: data, encoding: .utf8))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first == "{" && lines.dropLast().last == "}" && lines.last == "")
+        #expect(lines.contains("\"schemaVersion\":3,"))
+        #expect(lines.contains("\"targets\":["))
+        #expect(lines.filter { $0.hasPrefix("{\"host\":\"a.test\"") }.count == 1, "the target and its two results on one line")
+        #expect(lines.contains { $0.hasPrefix("\"e2\":{") && $0.contains(",\"curlMessage\":\"line one\\nline \\\"two\\\" {[,]} \\\\ end\",") })
+        #expect(try JSONReport.decode(data) == report)
     }
 
-    @Test("JSON is deterministic, versioned and round-trips")
+    @Test("JSON is deterministic, schema 3 and round-trips")
     func json() throws {
         let report = Self.sampleReport()
         let first = try JSONReport.render(report)
@@ -83,12 +89,15 @@ struct ReportTests {
         let decoded = try JSONReport.decode(first)
         #expect(decoded == report)
         let object = try JSONSerialization.jsonObject(with: first) as? [String: Any]
-        #expect(object?["schemaVersion"] as? Int == CheckReport.schemaVersion && CheckReport.schemaVersion == 2)
+        #expect(object?["schemaVersion"] as? Int == CheckReport.schemaVersion && CheckReport.schemaVersion == 3)
         #expect(object?["ready"] as? Bool == false)
-        let results = object?["results"] as? [[String: Any]]
-        #expect(results?.first?["verdict"] as? String == "blocked")
-        let keys = Set(results?.first?.keys.map { $0 } ?? [])
-        #expect(keys.isSuperset(of: ["route", "url", "host", "port", "services", "required", "policy", "verdict", "evidence", "timings"]))
+        let target = (object?["targets"] as? [[String: Any]])?.first
+        #expect(Set(target?.keys.map { $0 } ?? []) == ["url", "host", "port", "services", "requiredBy", "required", "results"])
+        let result = (target?["results"] as? [[String: Any]])?.first
+        #expect(result?["verdict"] as? String == "blocked")
+        #expect(Set(result?.keys.map { $0 } ?? []) == ["route", "verdict", "phase", "reason", "evidence"])
+        let evidence = (object?["evidence"] as? [String: [String: Any]])?[result?["evidence"] as? String ?? ""]
+        #expect(evidence?["connectStatus"] as? Int == 403)
     }
 
     @Test("reports replace the old ones atomically and leave no temporary files")

@@ -11,16 +11,34 @@ struct VerdictDocumentationTests {
         #expect(readme.contains("| `\(verdict.rawValue)` | \(verdict.meaning) | \(verdict.detection) |"))
     }
 
-    @Test("the schema document names every top-level report key")
+    @Test("the schema document names every report key: top level, targets, results, the tables' entries, conflict groups")
     func schemaKeys() throws {
         let schema = try String(contentsOf: TestFiles.repositoryRoot.appendingPathComponent("docs/report-schema.md"), encoding: .utf8)
-        let data = try JSONReport.render(ReportTests.sampleReport())
+        let conflicts = [SyntheticRuns.conflict(.hopIntercepts, host: "h00000.lab.test", hop: "inspect"),
+                         SyntheticRuns.conflict(.hopIntercepts, host: "h00001.lab.test", hop: "inspect", routes: ["inspect"])]
+        let data = try JSONReport.render(ReportDocumentTests.report(hosts: 6, routes: ["edge", "inspect"], failures: true, conflicts: conflicts))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        for key in object.keys { #expect(schema.contains("`\(key)`"), "\(key)") }
-        let result = try #require((object["results"] as? [[String: Any]])?.first)
-        for key in result.keys { #expect(schema.contains("`\(key)`"), "results[].\(key)") }
-        let evidence = try #require(result["evidence"] as? [String: Any])
-        for key in evidence.keys { #expect(schema.contains("`\(key)`"), "evidence.\(key)") }
+        func keys(_ value: Any?) -> Set<String> {
+            switch value {
+            case let object as [String: Any]: return Set(object.keys)
+            case let array as [Any]: return array.reduce(into: Set<String>()) { $0.formUnion(keys($1)) }
+            default: return []
+            }
+        }
+        var named: [(String, Set<String>)] = [("", keys(object))]
+        let targets = object["targets"] as? [[String: Any]] ?? []
+        named.append(("targets[]", keys(targets)))
+        named.append(("targets[].results[]", keys(targets.flatMap { $0["results"] as? [Any] ?? [] })))
+        for table in ["evidence", "certificates", "attributions", "responses", "tls12"] {
+            named.append((table, keys((object[table] as? [String: Any])?.values.map { $0 })))
+        }
+        let groups = object["conflicts"] as? [[String: Any]] ?? []
+        named.append(("conflicts[]", keys(groups)))
+        named.append(("conflicts[].endpoints[]", keys(groups.flatMap { $0["endpoints"] as? [Any] ?? [] })))
+        for (place, names) in named {
+            #expect(!names.isEmpty, "\(place) has keys")
+            for key in names { #expect(schema.contains("`\(key)`"), "\(place).\(key)") }
+        }
         for kind in SkipKind.allCases { #expect(schema.contains("`\(kind.rawValue)`"), "skipped[].kind \(kind)") }
     }
 }
