@@ -54,10 +54,7 @@ public enum AllowListLoader {
     /// Says what a file is when it is an HTML page (an error or sign-in page saved or fetched in place of the list, such
     /// as the 503 page the Microsoft 365 web service sometimes answers), so it is one error instead of one per line.
     static func htmlPageProblem(_ text: String) -> String? {
-        let head = text.drop { $0.isWhitespace }.prefix(1024).lowercased()
-        let html = ["<!doctype html", "<html", "<head", "<body"].contains { head.hasPrefix($0) }
-            || (head.hasPrefix("<?xml") || head.hasPrefix("<!--")) && head.contains("<html")
-        guard html else { return nil }
+        guard HTMLPage.starts(text) else { return nil }
         let title = AnswerFingerprint.title(of: String(text.prefix(65_536))).map { " (title \"\(ConsoleSummary.sanitize($0))\")" } ?? ""
         return "this is an HTML page\(title), not an allow list: the server answered with a web page (an error or sign-in page) "
             + "instead of the list; fetch it again or save the list itself (YAML, JSON, CSV or one URL or host name per line)"

@@ -138,8 +138,7 @@ extension M365WebService {
     /// True when the answer is an HTML page (by its content type, or by its first tag).
     static func isHTML(_ answer: HTTPFetcher.Answer) -> Bool {
         if answer.contentType?.lowercased().contains("html") == true { return true }
-        let start = String(decoding: answer.body.prefix(512), as: UTF8.self).drop(while: \.isWhitespace).lowercased()
-        return start.hasPrefix("<!doctype html") || start.hasPrefix("<html") || start.hasPrefix("<head") || start.hasPrefix("<title")
+        return HTMLPage.starts(String(decoding: answer.body.prefix(1024), as: UTF8.self))
     }
 
     /// What came back, in a few words: `an HTML page (title "Service Unavailable")`, `an empty answer`,
