@@ -36,7 +36,13 @@ public struct RouteInput: Sendable, Equatable {
         try config.apply(proxyFlags: proxies, credentialFlags: credentials, direct: direct)
         try config.apply(windowsProxy: windowsProxy, windowsExceptions: windowsExceptions)
         try config.apply(pac: pac, configFile: configFile)
-        if let clientAddress { config.clientAddress = clientAddress }
+        if let clientAddress {
+            // The address only changes what a PAC answers: without one it would be taken and silently ignored.
+            guard config.pac != nil else {
+                throw InputError(file: configFile, "--client-ip \(clientAddress) is what the PAC's myIpAddress() returns, but no PAC is given: add --pac FILE|URL or pac: in the config")
+            }
+            config.clientAddress = clientAddress
+        }
         guard !config.allRoutes.isEmpty || config.windows != nil || config.pac != nil else {
             throw InputError(file: configFile, "no routes: the config declares no proxies, no pac: and no windows: setting")
         }

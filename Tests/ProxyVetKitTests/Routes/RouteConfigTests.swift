@@ -131,6 +131,17 @@ struct RouteConfigTests {
         #expect(routes.allRoutes.map(\.name) == ["p.corp.example:3128", "direct"])
     }
 
+    @Test("a client address without a PAC is refused: it would change nothing")
+    func clientAddressNeedsPAC() throws {
+        let site = try ClientAddress(parsing: "10.20.0.7")
+        #expect { try RouteInput(proxies: ["http://p.corp.example:3128"], clientAddress: site).load(environment: [:]) } throws: { error in
+            "\(error)" == "--client-ip 10.20.0.7 is what the PAC's myIpAddress() returns, but no PAC is given: add --pac FILE|URL or pac: in the config"
+        }
+        let pac = try TestFiles.write("function FindProxyForURL(url, host) { return \"DIRECT\"; }\n", name: "site.pac")
+        let routes = try RouteInput(pac: pac, clientAddress: site).load(environment: [:])
+        #expect(routes.clientAddress == site && routes.pac != nil)
+    }
+
     @Test("a proxy may not be named direct: that name is the route without a proxy")
     func directName() throws {
         var config = RouteConfig()
