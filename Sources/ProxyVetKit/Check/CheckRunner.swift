@@ -33,26 +33,25 @@ public struct CheckRunner: Sendable {
         let started = Date()
         // One planning step, shared with `check --plan`: targets, routes, device routing and the pairs to probe.
         let checkPlan = try CheckPlan(lists: lists, config: config, tenant: tenant, environment: environment)
-        let (plan, configured, routing, extra, pairs) = (checkPlan.targets, checkPlan.configured, checkPlan.routing,
-                                                         checkPlan.extraRoutes, checkPlan.pairs)
+        let (plan, routing, pairs, routes) = (checkPlan.targets, checkPlan.routing, checkPlan.pairs, checkPlan.routes)
         var probeSettings = settings
         probeSettings.resolve += config.resolve
         // Trust files that are not PEM are the user's to fix (exit 2), before anything is sent.
         if let bundle = settings.caBundle { try LocalFailure.checkPEM(bundle, what: "the CA bundle") }
         for anchor in config.trustAnchors { try LocalFailure.checkPEM(anchor, what: "the trust anchor") }
-        for route in configured + extra { if let bundle = route.caBundle { try LocalFailure.checkPEM(bundle, what: "proxy \(route.name)'s caBundle") } }
+        for route in routes { if let bundle = route.caBundle { try LocalFailure.checkPEM(bundle, what: "proxy \(route.name)'s caBundle") } }
         let anchors = try TrustBundle(base: settings.caBundle, extra: config.trustAnchors)
         defer { anchors?.remove() }
         if let anchors { probeSettings.caBundle = anchors.path }
         let engine = ProbeEngine(settings: probeSettings)
         let expected = config.expectedIssuers
-        let topology = Topology(routes: configured + extra, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
+        let topology = Topology(routes: routes, groups: config.groups, deviceRoutes: routing?.deviceRoutes ?? [])
         // Without the bundled signatures known block pages could pass as allowed: a run does not start without them.
         let signatures = try SignatureSet.loadBundled().adding(config.blockPages)
 
         // Learn every proxy's voice first, so each answer can be told apart as the proxy's own or the origin's.
-        let voices = try Calibrator.calibrate(routes: configured + extra, engine: engine)
-        let routeVoices = Dictionary(uniqueKeysWithValues: (configured + extra).map { route in
+        let voices = try Calibrator.calibrate(routes: routes, engine: engine)
+        let routeVoices = Dictionary(uniqueKeysWithValues: routes.map { route in
             (route.name, topology.chain(of: route.name).compactMap { voices[$0] })
         })
         func classify(_ index: Int, _ evidence: ProbeEvidence) -> (result: ProbeResult, classification: Classification) {
@@ -105,9 +104,9 @@ public struct CheckRunner: Sendable {
         // runs with the same settings must compare equal.
         var reported = probeSettings
         reported.caBundle = settings.caBundle
-        var report = CheckReport.build(lists: lists, routes: configured + extra, topology: topology, settings: reported, plan: plan,
+        var report = CheckReport.build(lists: lists, routes: routes, topology: topology, settings: reported, plan: plan,
                                        results: results, conflicts: conflicts, devices: devices, started: started, finished: Date())
-        report.calibration = (configured + extra).compactMap { voices[$0.name] }
+        report.calibration = routes.compactMap { voices[$0.name] }
         return report
     }
 

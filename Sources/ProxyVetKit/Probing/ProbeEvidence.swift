@@ -10,17 +10,6 @@ public struct CertificateEvidence: Codable, Sendable, Equatable {
     public var subjectAltNames: [String]
     /// Issuers of the rest of the presented chain, leaf's issuer first.
     public var chainIssuers: [String]
-
-    /// True when `notAfter` (libcurl's `Dec  4 05:00:00 2026 GMT`) is in the past; false when it cannot be read.
-    func hasExpired(now: Date = Date()) -> Bool {
-        guard let notAfter else { return false }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
-        let text = notAfter.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        return formatter.date(from: text).map { $0 < now } ?? false
-    }
 }
 
 /// Phase timings in seconds, from libcurl's *_TIME_T info (elapsed since the probe started).
