@@ -16,6 +16,14 @@ public struct HopAttribution: Codable, Sendable, Equatable {
     public var detail: String
 }
 
+extension HopAttribution {
+    /// A hop of `route`'s chain, with its proxy URL and its position in the chain.
+    init(hop: String, on route: String, topology: Topology, method: String, confidence: String, detail: String) {
+        self.init(hop: hop, proxy: topology.route(hop)?.proxyURL, position: topology.position(of: hop, in: route),
+                  method: method, confidence: confidence, detail: detail)
+    }
+}
+
 /// All results of a check, by route and URL, for cross-route analysis.
 public struct ResultIndex: Sendable {
     private var byRoute: [String: [String: ProbeResult]] = [:]
@@ -46,8 +54,7 @@ public enum Attributor {
         let chain = topology.chain(of: result.route)
         guard let route = topology.route(result.route) ?? (result.route == "direct" ? .direct : nil) else { return nil }
         func make(_ hop: String, _ method: String, _ confidence: String, _ detail: String) -> HopAttribution {
-            HopAttribution(hop: hop, proxy: topology.route(hop)?.proxyURL, position: topology.position(of: hop, in: result.route),
-                           method: method, confidence: confidence, detail: detail)
+            HopAttribution(hop: hop, on: result.route, topology: topology, method: method, confidence: confidence, detail: detail)
         }
         if route.kind == .direct {
             return HopAttribution(hop: "direct", proxy: nil, position: "no proxy", method: "evidence", confidence: "high",
@@ -125,8 +132,7 @@ public enum Attributor {
         guard result.proxyAction == .intercepted else { return nil }
         let chain = topology.chain(of: result.route)
         func make(_ hop: String, _ method: String, _ confidence: String, _ detail: String) -> HopAttribution {
-            HopAttribution(hop: hop, proxy: topology.route(hop)?.proxyURL, position: topology.position(of: hop, in: result.route),
-                           method: method, confidence: confidence, detail: detail)
+            HopAttribution(hop: hop, on: result.route, topology: topology, method: method, confidence: confidence, detail: detail)
         }
         if let closest = result.evidence.via.last, let hop = topology.hop(named: closest, among: chain) {
             return make(hop, "evidence", "high", "the answer inside the re-signed session carries Via \(closest) last (\(hop), \(topology.position(of: hop, in: result.route)))")

@@ -9,11 +9,7 @@ extension ConflictAnalyzer {
     /// routing, else every route that decides readiness) that is a proxy, or a direct route whose TLS is intercepted.
     func optimizeConflicts(_ target: ProbeTarget) -> [Conflict] {
         guard target.isOptimize else { return [] }
-        let used: [String]
-        if let route = effectiveRoute(for: target.url) { used = [route] } else {
-            used = topology.routes.map(\.name).filter { topology.decidesReadiness($0) }
-        }
-        return used.compactMap { name -> Conflict? in
+        return usedRoutes(for: target).compactMap { name -> Conflict? in
             guard let result = index[name, target.url] else { return nil }
             let route = topology.route(name) ?? routing?.extraRoutes.first { $0.name == name }
             let isDirect = route?.kind == .direct

@@ -10,10 +10,7 @@ extension ConflictAnalyzer {
     /// Severity follows the target (error when required) on a route devices use, a warning elsewhere and for the origin.
     func tlsConflicts(_ target: ProbeTarget) -> [Conflict] {
         guard let minimum = target.minTLS, minimum == .v1_2 else { return [] }
-        let used: Set<String>
-        if let route = effectiveRoute(for: target.url) { used = [route] } else {
-            used = Set(topology.routes.map(\.name).filter { topology.decidesReadiness($0) })
-        }
+        let used = Set(usedRoutes(for: target))
         // An origin that accepted the version on some route that passes TLS through untouched.
         let originAccepts = topology.routes.contains { route in
             guard let other = index[route.name, target.url], let probe = other.tls12 else { return false }

@@ -55,6 +55,13 @@ public struct ConflictAnalyzer: Sendable {
                         product: products[name] ?? "unknown")
     }
 
+    /// The routes devices use for a target: the effective PAC/default route with device routing, else every route that
+    /// decides readiness.
+    func usedRoutes(for target: ProbeTarget) -> [String] {
+        if let route = effectiveRoute(for: target.url) { return [route] }
+        return topology.routes.map(\.name).filter { topology.decidesReadiness($0) }
+    }
+
     /// The route a device really uses for a target: the first alternative that can be reached (failover).
     public func effectiveRoute(for url: String) -> String? {
         guard let choice = routing?.choices[url] else { return nil }
@@ -307,11 +314,7 @@ public struct ConflictAnalyzer: Sendable {
 
     private func policyConflicts(_ target: ProbeTarget) -> [Conflict] {
         guard !target.policy.isEmpty else { return [] }
-        // The routes devices use: the effective PAC/default route, or every route that decides readiness.
-        let used: [String]
-        if let route = effectiveRoute(for: target.url) { used = [route] } else {
-            used = (topology.routes.map(\.name)).filter { topology.decidesReadiness($0) }
-        }
+        let used = usedRoutes(for: target)
         var found: [Conflict] = []
         for route in used {
             guard let result = index[route, target.url] else { continue }

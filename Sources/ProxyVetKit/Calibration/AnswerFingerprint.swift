@@ -22,8 +22,7 @@ public struct AnswerFingerprint: Codable, Sendable, Equatable {
 
     public init(head: ResponseHead, body: String) {
         status = head.status
-        let parts = head.statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        reason = parts.count > 2 ? String(parts[2]).trimmingCharacters(in: .whitespaces) : ""
+        reason = PreparedAnswer.reasonPhrase(head.statusLine)
         var names: [String] = []
         for header in head.headers where names.last != header.name && !names.contains(header.name) { names.append(header.name) }
         headerNames = names

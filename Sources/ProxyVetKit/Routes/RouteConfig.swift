@@ -180,7 +180,7 @@ public struct RouteConfig: Sendable {
             }
         }
         if let node = top["blockPages"] {
-            config.blockPages = try SignatureSet.parseBlockPages(node, file: file)
+            config.blockPages = try SignatureSet.parseBlockPages(node)
         }
         config.includeDirect = try top["direct"]?.bool(what: "direct") ?? false
         return config

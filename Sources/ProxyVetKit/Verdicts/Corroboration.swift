@@ -23,15 +23,18 @@ public enum Corroboration {
     public static func apply(_ entries: [Entry], hops: (String) -> [String]) -> [ProbeResult] {
         var originVoices: [String: [(route: String, fingerprint: AnswerFingerprint)]] = [:]
         var answers: [String: [(route: String, fingerprint: AnswerFingerprint)]] = [:]
-        for entry in entries {
-            guard let head = entry.evidence.responses.last else { continue }
-            let fingerprint = AnswerFingerprint(head: head, body: entry.evidence.bodySnippet)
+        // Each final answer is fingerprinted once: for the references below and to judge it.
+        let fingerprints = entries.map { entry in
+            entry.evidence.responses.last.map { AnswerFingerprint(head: $0, body: entry.evidence.bodySnippet) }
+        }
+        for (entry, fingerprint) in zip(entries, fingerprints) {
+            guard let fingerprint else { continue }
             if entry.provenOrigin { originVoices[entry.result.host.lowercased(), default: []].append((entry.result.route, fingerprint)) }
             if entry.unproven || entry.provenOrigin { answers[entry.result.url, default: []].append((entry.result.route, fingerprint)) }
         }
-        var results = entries.map { entry -> ProbeResult in
-            guard entry.unproven, let head = entry.evidence.responses.last else { return entry.result }
-            return judge(entry.result, AnswerFingerprint(head: head, body: entry.evidence.bodySnippet),
+        var results = zip(entries, fingerprints).map { entry, fingerprint -> ProbeResult in
+            guard entry.unproven, let fingerprint else { return entry.result }
+            return judge(entry.result, fingerprint,
                          origin: originVoices[entry.result.host.lowercased()] ?? [], peers: answers[entry.result.url] ?? [], hops: hops)
         }
         settleForwardingFailures(&results, hops: hops)
@@ -45,12 +48,10 @@ public enum Corroboration {
     /// the URL on or cannot be reached, the hop in front of it could not forward. A down parent must never make a
     /// policy probe pass.
     static func settleForwardingFailures(_ results: inout [ProbeResult], hops: (String) -> [String]) {
-        var byRouteAndURL: [String: Int] = [:]
-        for index in results.indices { byRouteAndURL[results[index].route + "\u{0}" + results[index].url] = index }
+        let byRouteAndURL = ResultIndex(results)
         for index in results.indices where results[index].evidence.proxyError == "ERR_CANNOT_FORWARD" {
             let chain = hops(results[index].route)
-            guard chain.count >= 2, let parentIndex = byRouteAndURL[chain[1] + "\u{0}" + results[index].url] else { continue }
-            let parent = results[parentIndex]
+            guard chain.count >= 2, let parent = byRouteAndURL[chain[1], results[index].url] else { continue }
             let parentSaysSame = parent.evidence.proxyError == "ERR_CANNOT_FORWARD" || parent.verdict == .dnsFailure
                 || parent.evidence.allowedByPolicyOnly
             guard !parentSaysSame else { continue }

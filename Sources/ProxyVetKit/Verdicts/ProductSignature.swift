@@ -257,7 +257,7 @@ public struct SignatureSet: Sendable {
 
     /// Parses the `blockPages:` node of a config (a YAMLValue list), for RouteConfig. Entries have the signature file's
     /// keys; `product` and `rule` may be left out (the entry's id then names it in reasons).
-    static func parseBlockPages(_ node: YAMLValue, file: String) throws -> [ProductSignature] {
+    static func parseBlockPages(_ node: YAMLValue) throws -> [ProductSignature] {
         try entries(node, noun: "block page", fromConfig: true)
     }
 
