@@ -10,14 +10,19 @@ extension CheckReport {
         var sorted = results.sorted { lhs, rhs in
             (routeOrder[lhs.route] ?? 0, lhs.url) < (routeOrder[rhs.route] ?? 0, rhs.url)
         }
+        let routeInfos = routes.map { route in
+            let role = topology.deviceRoutes.contains(route.name) ? "device" : topology.hopOnly.contains(route.name) ? "hop" : "entry"
+            return RouteInfo(name: route.name, kind: route.kind, proxy: route.proxyURL, authenticated: route.authenticates,
+                             credentialSource: route.credentials?.origin ?? (route.negotiate ? "Kerberos ticket of the account running ProxyVet (Negotiate)" : nil), origin: route.origin, chain: topology.chain(of: route.name),
+                             groups: topology.groups(of: route.name), role: role)
+        }
         // Readiness: the routes devices use when declared (for each target, the one it ends up on), else every
         // route that is not only another proxy's upstream; and no error-severity conflict. Each result says whether
-        // it counts, so JUnit, Markdown and the console fail exactly what readiness fails.
-        let used = devices.map { devices in
-            Dictionary(devices.endpoints.compactMap { entry in entry.usedRoute.map { (entry.url, $0) } }, uniquingKeysWith: { first, _ in first })
-        }
+        // it counts, so JUnit, Markdown and the console fail exactly what readiness fails. The same rule reads a
+        // report back (`ReadinessRule`).
+        let readiness = ReadinessRule(devices: devices, routes: routeInfos)
         for index in sorted.indices {
-            sorted[index].decidesReadiness = used.map { $0[sorted[index].url] == sorted[index].route } ?? topology.decidesReadiness(sorted[index].route)
+            sorted[index].decidesReadiness = readiness.decides(route: sorted[index].route, url: sorted[index].url)
             // Milliseconds are what a reader compares; libcurl's microseconds only lengthen every result.
             sorted[index].timings = sorted[index].timings.inMilliseconds
         }
@@ -48,12 +53,7 @@ extension CheckReport {
                          services: list.services.count, endpoints: list.services.reduce(0) { $0 + $1.endpoints.count },
                          minTLS: list.minTLS)
             },
-            routes: routes.map { route in
-                let role = topology.deviceRoutes.contains(route.name) ? "device" : topology.hopOnly.contains(route.name) ? "hop" : "entry"
-                return RouteInfo(name: route.name, kind: route.kind, proxy: route.proxyURL, authenticated: route.authenticates,
-                                 credentialSource: route.credentials?.origin ?? (route.negotiate ? "Kerberos ticket of the account running ProxyVet (Negotiate)" : nil), origin: route.origin, chain: topology.chain(of: route.name),
-                                 groups: topology.groups(of: route.name), role: role)
-            },
+            routes: routeInfos,
             settings: SettingsInfo(concurrency: settings.concurrency, perProxy: settings.perProxy, timeoutSeconds: settings.timeout,
                                    connectTimeoutSeconds: settings.connectTimeout, caBundle: settings.caBundle),
             skipped: plan.skipped,

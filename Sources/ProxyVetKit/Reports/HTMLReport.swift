@@ -155,12 +155,8 @@ public enum HTMLReport {
         // With device routing, the route a device uses for each endpoint is outlined (without, every route decides).
         let devices = report.devices != nil
         var byURL: [String: [String: ProbeResult]] = [:]
-        var order: [String] = []
-        for result in report.results {
-            if byURL[result.url] == nil { order.append(result.url) }
-            byURL[result.url, default: [:]][result.route] = result
-        }
-        return order.sorted().map { url in
+        for result in report.results { byURL[result.url, default: [:]][result.route] = result }
+        return byURL.keys.sorted().map { url in
             let results = byURL[url] ?? [:]
             let target = results.values.first
             return [

@@ -172,14 +172,15 @@ extension ReportDocument {
         }
         var conflicts: [ConflictGroup] = []
         var run: [Conflict] = []
+        let hosts = Self.hosts(targets)
         for conflict in report.conflicts {
             if let first = run.first, first.kind != conflict.kind || first.severity != conflict.severity || first.hop != conflict.hop {
-                conflicts.append(ConflictGroup(run, targets: targets))
+                conflicts.append(ConflictGroup(run, hosts: hosts))
                 run = []
             }
             run.append(conflict)
         }
-        if !run.isEmpty { conflicts.append(ConflictGroup(run, targets: targets)) }
+        if !run.isEmpty { conflicts.append(ConflictGroup(run, hosts: hosts)) }
         head = ReportHead(report)
         head.schemaVersion = CheckReport.schemaVersion
         self.targets = targets
@@ -251,14 +252,12 @@ extension ReportDocument.TargetRecord {
 }
 
 extension ReportDocument.ConflictGroup {
-    /// A group of conflicts that share kind, severity and hop; `targets` give each endpoint's host and port.
-    init(_ conflicts: [Conflict], targets: [ReportDocument.TargetRecord]) {
+    /// A group of conflicts that share kind, severity and hop; `hosts` give each target URL's host and port.
+    init(_ conflicts: [Conflict], hosts: [String: (host: String, port: Int)]) {
         let routes = mostCommon(conflicts.map(\.routes))
         let evidence = mostCommon(conflicts.map(\.evidence))
         let explanation = mostCommon(conflicts.map(\.explanation))
         let remediation = mostCommon(conflicts.map(\.remediation))
-        var hosts: [String: (host: String, port: Int)] = [:]
-        for target in targets where hosts[target.url] == nil { hosts[target.url] = (target.host, target.port) }
         self.init(kind: conflicts[0].kind, severity: conflicts[0].severity, hop: conflicts[0].hop, routes: routes, evidence: evidence,
                   explanation: explanation, remediation: remediation, endpoints: conflicts.map { conflict in
             let known = hosts[conflict.endpoint.url].map { $0.host == conflict.endpoint.host && $0.port == conflict.endpoint.port } ?? false
@@ -274,6 +273,13 @@ extension ReportDocument.ConflictGroup {
 // MARK: Decoding
 
 extension ReportDocument {
+    /// Each target URL's host and port (the first entry's), which conflict endpoints leave out when they agree.
+    static func hosts(_ targets: [TargetRecord]) -> [String: (host: String, port: Int)] {
+        var hosts: [String: (host: String, port: Int)] = [:]
+        for target in targets where hosts[target.url] == nil { hosts[target.url] = (target.host, target.port) }
+        return hosts
+    }
+
     /// The report the document describes, its ids resolved; results in the report's order (routes as listed, then URL).
     func report() throws -> CheckReport {
         let routeOrder = Dictionary(head.routes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -285,8 +291,7 @@ extension ReportDocument {
         let results = unordered.enumerated().sorted { lhs, rhs in
             (routeOrder[lhs.element.route] ?? 0, lhs.element.url, lhs.offset) < (routeOrder[rhs.element.route] ?? 0, rhs.element.url, rhs.offset)
         }.map(\.element)
-        var hosts: [String: (host: String, port: Int)] = [:]
-        for target in targets where hosts[target.url] == nil { hosts[target.url] = (target.host, target.port) }
+        let hosts = Self.hosts(targets)
         let conflicts = try self.conflicts.flatMap { group in
             try group.endpoints.map { endpoint in
                 guard let host = endpoint.host ?? hosts[endpoint.url]?.host, let port = endpoint.port ?? hosts[endpoint.url]?.port else {

@@ -77,9 +77,7 @@ public enum ReportWriter {
 public enum JSONReport {
     /// The report as schema 3 JSON (`ReportDocument`), laid out a line per element.
     public static func render(_ report: CheckReport) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return lines(try encoder.encode(report))
+        lines(try JSONEncoder.sorted.encode(report))
     }
 
     /// Compact JSON with a line break after the opening and each comma of the top-level object and of the arrays and
@@ -90,8 +88,9 @@ public enum JSONReport {
         var inString = false
         var escaped = false
         var previous: UInt8 = 0
-        let bytes = [UInt8](compact)
-        for (index, byte) in bytes.enumerated() {
+        // Read in place (Data's own indices), without a second copy of the encoded report.
+        let bytes = compact
+        for (index, byte) in zip(bytes.indices, bytes) {
             defer { previous = byte }
             if inString {
                 out.append(byte)
@@ -105,7 +104,7 @@ public enum JSONReport {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
                 out.append(byte)
-                let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+                let next = index + 1 < bytes.endIndex ? bytes[index + 1] : 0
                 if depth <= 2 && next != UInt8(ascii: "}") && next != UInt8(ascii: "]") { out.append(0x0A) }
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if depth <= 2 && previous != UInt8(ascii: "{") && previous != UInt8(ascii: "[") { out.append(0x0A) }
