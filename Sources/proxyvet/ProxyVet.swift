@@ -57,3 +57,10 @@ struct ProxyVet: ParsableCommand {
         }
     }
 }
+
+/// `--tenant` (of check, route and allowlist) takes a tenant's name as in NAME.onmicrosoft.com: one label, no wildcard.
+func validateTenant(_ tenant: String?) throws {
+    if let tenant, tenant.isEmpty || AllowListLoader.hostProblem(tenant) != nil || tenant.contains(".") || tenant.contains("*") {
+        throw ValidationError("--tenant takes your tenant's name as in NAME.onmicrosoft.com.")
+    }
+}

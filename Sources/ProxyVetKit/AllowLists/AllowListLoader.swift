@@ -42,7 +42,7 @@ public enum AllowListLoader {
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         if let page = htmlPageProblem(text) { throw InputError(file: file, page) }
-        let hash = Self.sha256(data).map { String(format: "%02x", $0) }.joined()
+        let hash = Self.sha256Hex(data)
         switch format(file: file, text: text) {
         case .yaml: return try parseYAML(text, file: file, hash: hash)
         case .m365JSON: return try M365EndpointSetImporter.parse(text, file: file, hash: hash)
@@ -343,6 +343,11 @@ public enum AllowListLoader {
 
 extension AllowListLoader {
     /// SHA-256 of a file's bytes, from libcrypto (EVP_Digest, https://www.openssl.org/docs/man3.0/man3/EVP_Digest.html).
+    /// The SHA-256 of `data` in lowercase hex: a list's `contentHash`.
+    static func sha256Hex(_ data: Data) -> String {
+        sha256(data).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func sha256(_ data: Data) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0

@@ -62,7 +62,7 @@ extension M365WebService {
 
     /// One answer through the importer; what it cannot read is the service's fault, not the user's.
     private func importList(_ sets: EndpointSets, ignoring: Set<String>) throws -> AllowList {
-        let hash = AllowListLoader.sha256(sets.data).map { String(format: "%02x", $0) }.joined()
+        let hash = AllowListLoader.sha256Hex(sets.data)
         do {
             return try M365EndpointSetImporter.parse(String(decoding: sets.data, as: UTF8.self), file: sets.url, hash: hash,
                                                      ignoring: ignoring)

@@ -55,7 +55,8 @@ public struct WindowsProxyExceptions: Sendable, Equatable {
             case let .host(pattern, entryScheme, entryPort):
                 if let entryScheme, entryScheme != scheme.lowercased() { return false }
                 if let entryPort, entryPort != port { return false }
-                return WindowsProxyExceptions.glob(pattern, host)
+                // `*` stands for any run of characters, dots included, as Windows matches exceptions.
+                return HostPattern(pattern).matchesText(host)
             }
         }
 
@@ -148,26 +149,5 @@ public struct WindowsProxyExceptions: Sendable, Equatable {
         // More than one colon without brackets: an IPv6 address, no port.
         guard !host.isEmpty else { throw fail("no host name") }
         return Entry(text: text, kind: .host(pattern: Entry.bare(String(host)), scheme: scheme, port: port))
-    }
-
-    /// Matches `text` against `pattern`, where `*` stands for any run of characters (none included) and everything else
-    /// for itself. Both are lowercased already.
-    static func glob(_ pattern: String, _ text: String) -> Bool {
-        let pattern = Array(pattern.unicodeScalars), text = Array(text.unicodeScalars)
-        var p = 0, t = 0
-        var star: Int?, resume = 0
-        while t < text.count {
-            if p < pattern.count, pattern[p] == "*" {
-                star = p; resume = t; p += 1
-            } else if p < pattern.count, pattern[p] == text[t] {
-                p += 1; t += 1
-            } else if let star {
-                p = star + 1; resume += 1; t = resume
-            } else {
-                return false
-            }
-        }
-        while p < pattern.count, pattern[p] == "*" { p += 1 }
-        return p == pattern.count
     }
 }

@@ -35,9 +35,7 @@ struct ListFetchOptions: ParsableArguments {
             throw ValidationError("--fetch takes an http:// or https:// URL, not \(url).")
         }
         guard fetchTimeout > 0, fetchTimeout <= 600 else { throw ValidationError("--fetch-timeout must be more than 0 and at most 600 seconds.") }
-        if let tenant, tenant.isEmpty || AllowListLoader.hostProblem(tenant) != nil || tenant.contains(".") || tenant.contains("*") {
-            throw ValidationError("--tenant takes your tenant's name as in NAME.onmicrosoft.com.")
-        }
+        try validateTenant(tenant)
     }
 
     /// Loads a file, or fetches a URL and loads what came back.

@@ -90,7 +90,7 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
-        guard !proxy.isEmpty || config != nil || direct || windowsProxy != nil || routing.pac != nil else {
+        guard !RouteInput(configFile: config, proxies: proxy, direct: direct, windowsProxy: windowsProxy, pac: routing.pac).isEmpty else {
             throw ValidationError(RouteInput.missingRouteMessage())
         }
         try validatePlanOptions()
@@ -108,9 +108,7 @@ struct Check: ParsableCommand {
         guard historyTimeout >= 0, historyTimeout <= 3600 else { throw ValidationError("--history-timeout must be between 0 and 3600 seconds.") }
         if let keep, keep < 1 || keep > 10_000 { throw ValidationError("--keep must be between 1 and 10000.") }
         if let pushGateway, let problem = PushGateway.validate(pushGateway) { throw ValidationError(problem) }
-        if let tenant, tenant.isEmpty || AllowListLoader.hostProblem(tenant) != nil || tenant.contains(".") || tenant.contains("*") {
-            throw ValidationError("--tenant takes your tenant's name as in NAME.onmicrosoft.com.")
-        }
+        try validateTenant(tenant)
     }
 
     func run() throws {

@@ -35,14 +35,13 @@ struct RouteCommand: ParsableCommand {
     func validate() throws {
         guard !lists.isEmpty else { throw ValidationError("Name at least one allow list, e.g. AllowLists/managed-desktop.yaml.") }
         guard RouteFormat(rawValue: format) != nil else { throw ValidationError("Unknown --format \(format) (text, json, md).") }
-        if let tenant, tenant.isEmpty || AllowListLoader.hostProblem(tenant) != nil || tenant.contains(".") || tenant.contains("*") {
-            throw ValidationError("--tenant takes your tenant's name as in NAME.onmicrosoft.com.")
-        }
+        try validateTenant(tenant)
     }
 
     func run() throws {
         var routeConfig = try config.map { try RouteConfig.load(file: $0) } ?? RouteConfig()
-        try routing.apply(to: &routeConfig, configFile: config)
+        // Each site's client address is set per evaluation by RoutePlan.
+        try routeConfig.apply(pac: routing.pac, configFile: config)
         let allowLists = try AllowListLoader.load(files: lists)
         let plan = try RoutePlan(lists: allowLists, config: routeConfig, clientAddresses: try routing.clientAddresses(), tenant: tenant,
                                  environment: ProcessInfo.processInfo.environment)

@@ -20,10 +20,4 @@ struct RoutingOptions: ParsableArguments {
         var seen = Set<ClientAddress>()
         return try clientIP.map { try ClientAddress(parsing: $0) }.filter { seen.insert($0).inserted }
     }
-
-    /// Applies `--pac` to `config` (loaded from `configFile`, if any) and, for a check, its one `--client-ip`.
-    func apply(to config: inout RouteConfig, configFile: String?) throws {
-        try config.apply(pac: pac, configFile: configFile)
-        if let address = try clientAddresses().first { config.clientAddress = address }
-    }
 }
